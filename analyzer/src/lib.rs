@@ -1,0 +1,1 @@
+//! The netsnap analyzer library.

@@ -1,0 +1,1 @@
+//! IPVS generic-netlink messages (to be written).
