@@ -1,1 +1,9 @@
-//! The netsnap analyzer library.
+//! The netsnap analyzer: loads a bundle (a `.tar.gz` or an unpacked directory), decodes the raw
+//! evidence into typed values and renders views of it.
+//!
+//! Library code never prints: renderers write to `impl Write`, and only `main.rs` touches
+//! stdout, stderr and colour.
+
+pub mod decode;
+pub mod load;
+pub mod show;
