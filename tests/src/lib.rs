@@ -1,1 +1,121 @@
-//! End-to-end tests live in `tests/tests/`; this library is empty.
+//! Shared helpers for the end-to-end tests in `tests/tests/`: locating the built binaries and
+//! network namespaces that clean up after themselves.
+//!
+//! These tests build real kernel state (links, addresses, routes, rules, sysctls) inside a fresh
+//! network namespace and need root and iproute2. When either is missing they panic with the
+//! reason: a test that cannot run must fail loudly, never pass by skipping.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Path of a binary built by this workspace (`netsnap`, `netsnap-collect`), next to the test
+/// executable's `deps/` directory. `NETSNAP_BIN_DIR` overrides the directory (e.g. to test a
+/// static release build).
+pub fn bin_path(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("NETSNAP_BIN_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} was not built; run the tests with `cargo test --workspace` so every binary is built",
+        path.display()
+    );
+    path
+}
+
+/// Runs a command and returns its output, panicking with the command line and stderr when it
+/// cannot start or exits non-zero.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Fails the test (loudly) unless it runs as root with iproute2 available.
+pub fn require_root_and_iproute2() {
+    let uid = Command::new("id").arg("-u").output().expect("run id -u");
+    let uid = String::from_utf8_lossy(&uid.stdout).trim().to_string();
+    assert_eq!(
+        uid, "0",
+        "this test builds network namespaces and needs root; run the suite as root (CI does)"
+    );
+    let ip = Command::new("ip").arg("-V").output();
+    assert!(
+        ip.map(|o| o.status.success()).unwrap_or(false),
+        "this test needs iproute2's `ip` on PATH (apt-get install iproute2)"
+    );
+}
+
+/// A network namespace deleted on drop.
+pub struct Netns {
+    name: String,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl Netns {
+    /// Creates `nsnap-<tag>-<pid>-<n>` with its loopback up.
+    pub fn new(tag: &str) -> Netns {
+        require_root_and_iproute2();
+        let name = format!(
+            "nsnap-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        run_ok(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `ip -n NS ARGS...`, which must succeed.
+    pub fn ip(&self, args: &[&str]) -> Output {
+        run_ok(Command::new("ip").arg("-n").arg(&self.name).args(args))
+    }
+
+    /// `ip -n NS ARGS...` parsed as JSON (pass `-j` yourself).
+    pub fn ip_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ip(args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("ip {args:?} printed invalid JSON: {e}"))
+    }
+
+    /// A command run inside the namespace (`ip netns exec NS PROGRAM`).
+    pub fn exec(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name]).arg(program);
+        cmd
+    }
+
+    /// Sets a sysctl inside the namespace.
+    pub fn sysctl(&self, key: &str, value: &str) {
+        run_ok(self.exec("sysctl").args(["-q", "-w", &format!("{key}={value}")]));
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
