@@ -5,5 +5,9 @@
 //! stdout, stderr and colour.
 
 pub mod decode;
+pub mod error;
 pub mod load;
 pub mod show;
+
+pub use error::{Error, Result};
+pub use load::{Bundle, Evidence, Limits};
