@@ -70,6 +70,11 @@ pub const KMSG: &str = "kmsg.txt";
 /// e.g. `files/etc/modules-load.d/k8s.conf`.
 pub const FILES_DIR: &str = "files";
 
+/// Directory listings taken with the files, `listings/<absolute dir>.txt` (e.g.
+/// `listings/etc/cni/net.d.txt`): one line per entry, sorted by name, `TYPE NAME` where TYPE is
+/// `f` (regular file), `d` (directory), `l` (symlink, followed by ` -> TARGET`) or `o` (other).
+pub const LISTINGS_DIR: &str = "listings";
+
 /// Optional commands' standard output, `commands/<name>.txt` (e.g. `iptables-legacy-save`).
 pub const COMMANDS_DIR: &str = "commands";
 
@@ -89,4 +94,9 @@ pub fn command_artifact(name: &str) -> String {
 /// The bundle path for a Kubernetes resource list or log.
 pub fn k8s_artifact(name: &str) -> String {
     format!("{K8S_DIR}/{name}")
+}
+
+/// The bundle path for the listing of a node directory.
+pub fn listing_artifact(node_dir: &str) -> String {
+    format!("{LISTINGS_DIR}/{}.txt", node_dir.trim_matches('/'))
 }
