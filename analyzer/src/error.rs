@@ -49,6 +49,13 @@ pub enum Error {
         #[from]
         source: VersionError,
     },
+    #[error("cannot write the output")]
+    Output {
+        #[source]
+        source: io::Error,
+    },
+    #[error("{what} is not available in this build yet")]
+    NotAvailable { what: &'static str },
     /// One message or record of an artifact could not be decoded; the rest of the artifact was.
     #[error("{artifact}: cannot decode the record at byte {offset}: {what}")]
     Decode {

@@ -727,8 +727,8 @@ fn address_from_message(m: &AddressMessage) -> Address {
             AddressAttribute::Flags(f) => flags = f.bits(),
             AddressAttribute::RoutePriority(p) => a.metric = Some(*p),
             AddressAttribute::CacheInfo(ci) => {
-                a.valid_life_time = Some(ci.ifa_valid as u32);
-                a.preferred_life_time = Some(ci.ifa_preferred as u32);
+                a.valid_life_time = Some(ci.ifa_valid);
+                a.preferred_life_time = Some(ci.ifa_preferred);
             }
             _ => {}
         }
