@@ -252,6 +252,15 @@ pub struct IpvsMessage {
 }
 
 impl IpvsMessage {
+    /// Parses the bytes that follow `nlmsghdr`: `genlmsghdr`, then the attributes. For readers
+    /// of stored messages that do not go through `NetlinkMessage<GenlMessage<_>>`.
+    pub fn parse_genl(buf: &[u8]) -> Result<Self, DecodeError> {
+        let Some(&[cmd, version, _, _]) = buf.get(..4) else {
+            return Err(DecodeError::buffer_too_small(buf.len(), 4));
+        };
+        Self::parse_with_param(&buf[4..], GenlHeader { cmd, version })
+    }
+
     /// The attributes of the first `IPVS_CMD_ATTR_SERVICE` nest, if any.
     pub fn service_attrs(&self) -> Option<&[ServiceAttr]> {
         self.attrs.iter().find_map(|a| match a {
