@@ -1,4 +1,4 @@
-//! Synchronous netlink dumps whose replies are kept verbatim: send one request, read datagrams
+//! Synchronous netlink dumps whose replies are kept verbatim (except `nlmsg_pid`, see below): send one request, read datagrams
 //! until `NLMSG_DONE` or `NLMSG_ERROR`, return every reply message byte for byte.
 //!
 //! The socket has a receive timeout (the probe's remaining time), so a read cannot block past
@@ -146,7 +146,14 @@ impl Conn {
                     continue;
                 }
                 let end = (f.start + f.len).min(buf.len());
+                let at = dump.bytes.len();
                 dump.bytes.extend_from_slice(&buf[f.start..end]);
+                // nlmsg_pid of a reply is our socket's port id, which changes with every run;
+                // it says nothing about the node, so it is stored as 0 to keep bundles
+                // byte-stable (the one change made to the kernel's bytes).
+                if let Some(pid) = dump.bytes.get_mut(at + 12..at + 16) {
+                    pid.fill(0);
+                }
                 // Keep the stored artifact aligned like the kernel's stream.
                 dump.bytes.resize((dump.bytes.len() + 3) & !3, 0);
                 if f.flags & NLM_F_DUMP_INTR != 0 {

@@ -62,6 +62,9 @@ pub fn kill_process_group(pgid: u32) {
 }
 
 /// SO_RCVTIMEO, so a blocking netlink `recv` returns EAGAIN instead of waiting forever.
+// libc marks musl's time_t deprecated (it becomes 64-bit in a later libc release); the field
+// types are what they are, the casts follow them.
+#[allow(deprecated)]
 pub fn set_recv_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
     let tv = libc::timeval {
         tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
