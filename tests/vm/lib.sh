@@ -1,0 +1,259 @@
+# Shared helpers for the VM lab scenarios (sourced by bash inside the guest of scripts/vm-lab).
+#
+# A scenario calls `lab_begin NAME "$@"`: it re-executes itself inside a fresh network namespace
+# called NAME, so links, addresses, routes, IPVS tables, iptables and net.* sysctls of one
+# scenario never leak into the next. Kernel modules are global: whatever one scenario loads, the
+# next one sees.
+#
+# Results go to $OUT/NAME/: oracle/ (what the real tools printed), bundle/ (the collector's
+# output), checks.txt (one PASS/FAIL/INFO line per check). `lab_end` prints the summary and
+# returns non-zero when any check failed.
+
+set -u
+export LC_ALL=C
+
+# Where the tests/vm folder is in the guest (through the host's read-only / at /host).
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_GUEST=$(cd "$VM_DIR/../.." && pwd)
+# The host path of the collector; the guest sees it under /host.
+DEFAULT_COLLECTOR=${REPO_GUEST#/host}/target/x86_64-unknown-linux-musl/collector/netsnap-collect
+
+now() { local up _; read -r up _ </proc/uptime; echo "$up"; }
+
+# Lists the loaded modules' names, sorted (from /proc/modules, which loads nothing itself).
+modules_now() { cut -d' ' -f1 /proc/modules | sort; }
+module_loaded() { grep -q "^$1 " /proc/modules; }
+
+lab_begin() {
+	SC=$1
+	shift
+	local kv
+	for kv in "$@"; do
+		case "$kv" in
+		[A-Za-z_]*=*) export "${kv?}" ;;
+		*) echo "ignoring argument '$kv' (expected KEY=VALUE)" >&2 ;;
+		esac
+	done
+	if [ "${LAB_NETNS:-}" != "$SC" ]; then
+		ip netns add "$SC" || {
+			echo "FAIL $SC: cannot create network namespace $SC" >&2
+			exit 1
+		}
+		LAB_NETNS=$SC exec ip netns exec "$SC" bash "$0" "$@"
+	fi
+	SOUT=$OUT/$SC
+	ORACLE=$SOUT/oracle
+	rm -rf "$SOUT"
+	mkdir -p "$ORACLE"
+	NPASS=0 NFAIL=0
+	T_BEGIN=$(now)
+	ip link set lo up
+	COLLECTOR=${COLLECTOR:-$DEFAULT_COLLECTOR}
+	G_COLLECTOR=/host${COLLECTOR#/host}
+	echo "== $SC (kernel $(uname -r), netns $SC)"
+}
+
+note() { echo "   $*" | tee -a "$SOUT/checks.txt"; }
+pass() {
+	NPASS=$((NPASS + 1))
+	echo "PASS $SC: $*" | tee -a "$SOUT/checks.txt"
+}
+fail() {
+	NFAIL=$((NFAIL + 1))
+	echo "FAIL $SC: $*" | tee -a "$SOUT/checks.txt"
+}
+# check "what" CMD...: PASS when CMD succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+lab_end() {
+	local t
+	t=$(awk -v a="$T_BEGIN" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}')
+	echo "$t" >"$SOUT/seconds"
+	if [ "$NFAIL" -eq 0 ]; then
+		echo "== $SC: PASS ($NPASS checks, ${t}s)"
+		return 0
+	fi
+	echo "== $SC: FAIL ($NFAIL of $((NPASS + NFAIL)) checks failed, ${t}s)"
+	return 1
+}
+
+# oracle NAME.EXT CMD...: CMD's stdout to oracle/NAME.EXT, stderr to oracle/NAME.EXT.stderr when
+# there is any; the command line and exit status go to oracle/index.txt.
+oracle() {
+	local file=$1 rc
+	shift
+	"$@" >"$ORACLE/$file" 2>"$ORACLE/$file.stderr"
+	rc=$?
+	[ -s "$ORACLE/$file.stderr" ] || rm -f "$ORACLE/$file.stderr"
+	printf '%s\trc=%s\t%s\n' "$file" "$rc" "$*" >>"$ORACLE/index.txt"
+	return 0
+}
+
+# The peer tools' view of this namespace. IPVS listings only where ip_vs is already loaded:
+# ipvsadm execs `modprobe ip_vs` itself and would change the state under test.
+oracles() {
+	oracle uname-r.txt uname -r
+	oracle proc-modules.txt cat /proc/modules
+	oracle lsmod.txt lsmod
+	oracle ip-link.json ip -j -d link show
+	oracle ip-addr.json ip -j addr show
+	oracle ip-route.json ip -j route show table all
+	oracle ip-route6.json ip -j -6 route show table all
+	oracle ip-rule.json ip -j rule show
+	oracle ip-rule6.json ip -j -6 rule show
+	oracle ip-neigh.json ip -j neigh show
+	oracle sysctl-a.txt sysctl -a
+	oracle iptables-legacy-save.txt iptables-legacy-save
+	oracle ip6tables-legacy-save.txt ip6tables-legacy-save
+	if module_loaded ip_set; then oracle ipset-save.txt ipset save; fi
+	if module_loaded nf_tables; then oracle nft-ruleset.json nft -j list ruleset; fi
+	if module_loaded ip_vs; then
+		oracle ipvsadm-Ln.txt ipvsadm -Ln
+		oracle ipvsadm-Ln-stats.txt ipvsadm -Ln --stats
+		oracle ipvsadm-Ln-persistent-conn.txt ipvsadm -Ln --persistent-conn
+		oracle ipvsadm-Ln-thresholds.txt ipvsadm -Ln --thresholds
+		oracle ipvsadm-Sn.txt ipvsadm -Sn
+		oracle ipvsadm-Ln-timeout.txt ipvsadm -Ln --timeout
+		oracle ipvsadm-Ln-daemon.txt ipvsadm -Ln --daemon
+	fi
+}
+
+# Runs the collector (when it was built) with /proc/modules read before and after it. Sets
+# MANIFEST to the bundle's manifest.json, or empty.
+MANIFEST=
+collect() {
+	MANIFEST=
+	if [ ! -x "$G_COLLECTOR" ]; then
+		note "COLLECTOR ABSENT: no executable at $COLLECTOR (guest $G_COLLECTOR); oracles only"
+		note "  (build it with scripts/build-collector, or pass COLLECTOR=/host/path)"
+		return 1
+	fi
+	local t0 t1 rc
+	modules_now >"$SOUT/modules.before"
+	t0=$(now)
+	"$G_COLLECTOR" --output-dir "$SOUT/bundle" --no-kubectl --quiet >"$SOUT/collector.stdout" 2>"$SOUT/collector.stderr"
+	rc=$?
+	t1=$(now)
+	modules_now >"$SOUT/modules.after"
+	echo "$rc" >"$SOUT/collector.rc"
+	note "collector ran in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')s (exit $rc)"
+	check "collector exit status 0 (got $rc; stderr in collector.stderr)" [ "$rc" = 0 ]
+	if cmp -s "$SOUT/modules.before" "$SOUT/modules.after"; then
+		pass "collector loaded no kernel module"
+	else
+		fail "collector loaded kernel modules: $(grep -vxFf "$SOUT/modules.before" "$SOUT/modules.after" | tr '\n' ' ')"
+	fi
+	# The bundle may be an archive or a directory; the checks read an unpacked copy.
+	local tgz
+	tgz=$(find "$SOUT/bundle" -name '*.tar.gz' 2>/dev/null | head -n 1)
+	if [ -n "$tgz" ]; then
+		mkdir -p "$SOUT/bundle-unpacked"
+		tar -xzf "$tgz" -C "$SOUT/bundle-unpacked" || fail "cannot unpack $tgz"
+	fi
+	MANIFEST=$(find "$SOUT/bundle" "$SOUT/bundle-unpacked" -name manifest.json 2>/dev/null | head -n 1)
+	check "bundle has a manifest.json" [ -n "$MANIFEST" ]
+	return 0
+}
+
+# artifact_status PATH: the manifest's status for one artifact ("" when not listed).
+artifact_status() {
+	if command -v jq >/dev/null; then
+		jq -r --arg p "$1" '.artifacts[]? | select(.path == $p) | .status' "$MANIFEST" 2>/dev/null | head -n 1
+	else
+		tr -d '\n' <"$MANIFEST" | grep -o "\"path\": *\"$1\"[^}]*" | grep -o '"status": *"[a-z]*"' | head -n 1 |
+			sed 's/.*"\([a-z]*\)"$/\1/'
+	fi
+}
+
+# A Calico-like node in this namespace: uplink eth0 (a veth whose other end, the "remote node"
+# 192.168.122.97, lives in namespace NAME-peer), one pod 10.244.0.5 behind cali1a2b3c4d5e6 in
+# NAME-pod, and tunl0 from the ipip module. TUNNEL=up: IPIP on (tunl0 UP with the tunnel
+# address, remote pod blocks routed through it); TUNNEL=down: IPIP off (tunl0 down, the same
+# blocks routed straight over eth0).
+calico_node() {
+	local tunnel=$1 peer=$SC-peer pod=$SC-pod
+	ip netns add "$peer" && ip netns add "$pod" || return 1
+	# modprobe ipip creates tunl0 in every namespace, this one included.
+	modprobe ipip || return 1
+	ip -batch - <<-EOF || return 1
+		link add eth0 type veth peer name eth0 netns $peer
+		link set eth0 address 52:54:00:12:34:96
+		addr add 192.168.122.96/24 dev eth0
+		addr add fd00:122::96/64 dev eth0 nodad
+		link set eth0 up
+		route add default via 192.168.122.1 dev eth0 proto dhcp src 192.168.122.96 metric 100
+		link add cali1a2b3c4d5e6 type veth peer name eth0 netns $pod
+		link set cali1a2b3c4d5e6 address ee:ee:ee:ee:ee:ee
+		link set cali1a2b3c4d5e6 up
+		route add 10.244.0.5/32 dev cali1a2b3c4d5e6 scope link
+		route add blackhole 10.244.0.0/26 proto bird
+	EOF
+	ip -n "$peer" -batch - <<-EOF || return 1
+		link set lo up
+		addr add 192.168.122.97/24 dev eth0
+		addr add fd00:122::97/64 dev eth0 nodad
+		link set eth0 up
+	EOF
+	ip -n "$pod" -batch - <<-EOF || return 1
+		link set lo up
+		addr add 10.244.0.5/32 dev eth0
+		link set eth0 up
+		route add 169.254.1.1 dev eth0 scope link
+		route add default via 169.254.1.1 dev eth0
+	EOF
+	if [ "$tunnel" = up ]; then
+		ip -batch - <<-EOF || return 1
+			link set tunl0 mtu 1480 up
+			addr add 10.244.0.1/32 dev tunl0
+			route add 10.244.1.0/26 via 192.168.122.97 dev tunl0 proto bird onlink
+			route add 10.244.2.0/26 via 192.168.122.98 dev tunl0 proto bird onlink
+		EOF
+	else
+		ip -batch - <<-EOF || return 1
+			link set tunl0 down
+			route add 10.244.1.0/26 via 192.168.122.97 dev eth0 proto bird
+			route add 10.244.2.0/26 via 192.168.122.98 dev eth0 proto bird
+		EOF
+	fi
+}
+
+# What a node with kube-proxy in IPVS mode and Calico carries on disk (the collector reads these).
+node_files() {
+	mkdir -p /var/lib/kube-proxy /etc/cni/net.d /etc/modules-load.d /etc/sysctl.d
+	cat >/var/lib/kube-proxy/config.conf <<-'EOF'
+		apiVersion: kubeproxy.config.k8s.io/v1alpha1
+		kind: KubeProxyConfiguration
+		mode: "ipvs"
+		clusterCIDR: 10.244.0.0/16
+		ipvs:
+		  scheduler: "rr"
+		  strictARP: false
+		  syncPeriod: 30s
+		iptables:
+		  masqueradeAll: false
+		  masqueradeBit: 14
+	EOF
+	cat >/etc/cni/net.d/10-calico.conflist <<-'EOF'
+		{
+		  "name": "k8s-pod-network",
+		  "cniVersion": "0.3.1",
+		  "plugins": [
+		    {"type": "calico", "datastore_type": "kubernetes", "mtu": 1480,
+		     "ipam": {"type": "calico-ipam"}, "policy": {"type": "k8s"}},
+		    {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}
+		  ]
+		}
+	EOF
+}
+
+# jq over an oracle file; fails the check when jq is missing rather than guessing.
+jqo() {
+	local file=$1
+	shift
+	command -v jq >/dev/null || { echo "jq is not in the initramfs" >&2; return 2; }
+	jq -e "$@" "$ORACLE/$file" >/dev/null
+}
