@@ -54,6 +54,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("the bundle holds no IPVS table: {why}")]
+    NoIpvsTable { why: String },
     #[error("{what} is not available in this build yet")]
     NotAvailable { what: &'static str },
     /// One message or record of an artifact could not be decoded; the rest of the artifact was.

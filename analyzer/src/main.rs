@@ -33,6 +33,9 @@ enum Command {
         /// JSON with iproute2's field names (links, addrs, routes, rules, neigh).
         #[arg(long)]
         json: bool,
+        /// With `ipvs`: the `ipvsadm -Ln --stats` form.
+        #[arg(long)]
+        stats: bool,
     },
 }
 
@@ -79,12 +82,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Show { view, bundle, json } => {
+        Command::Show {
+            view,
+            bundle,
+            json,
+            stats,
+        } => {
+            let view = match (View::from(view), stats) {
+                (View::Ipvs, true) => View::IpvsStats,
+                (view, false) => view,
+                (_, true) => anyhow::bail!("--stats applies to the ipvs view only"),
+            };
             let loaded = Bundle::open(&bundle)
                 .with_context(|| format!("cannot load bundle {}", bundle.display()))?;
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
-            let notes = show::render(&loaded, view.into(), json, &mut out)?;
+            let notes = show::render(&loaded, view, json, &mut out)?;
             out.flush().map_err(|source| Error::Output { source })?;
             for note in notes {
                 eprintln!("netsnap: note: {note}");

@@ -108,7 +108,10 @@ impl Netns {
 
     /// Sets a sysctl inside the namespace.
     pub fn sysctl(&self, key: &str, value: &str) {
-        run_ok(self.exec("sysctl").args(["-q", "-w", &format!("{key}={value}")]));
+        run_ok(
+            self.exec("sysctl")
+                .args(["-q", "-w", &format!("{key}={value}")]),
+        );
     }
 }
 

@@ -14,6 +14,7 @@ use std::io::Write;
 
 use netsnap_bundle::names;
 
+use crate::decode::ipvs::{decode_ipvs, decode_proc_net_ip_vs, IpvsArtifacts, IpvsTable};
 use crate::decode::rtnl::{self, Decoded, Link, LinkNames};
 use crate::error::{Error, Result};
 use crate::load::Bundle;
@@ -29,7 +30,10 @@ pub enum View {
     Modules,
     Sysctls,
     Manifest,
+    /// `ipvsadm -Ln`.
     Ipvs,
+    /// `ipvsadm -Ln --stats`.
+    IpvsStats,
 }
 
 /// Renders `view` of `bundle` to `out`, as JSON (iproute2's field names) or text. Returns
@@ -76,12 +80,70 @@ pub fn render(bundle: &Bundle, view: View, json: bool, out: &mut dyn Write) -> R
         View::Modules => modules::render(bundle, json, out, &mut notes)?,
         View::Sysctls => sysctls::render(bundle, json, out, &mut notes)?,
         View::Manifest => manifest::render(bundle, json, out)?,
-        View::Ipvs => {
-            // Wired to crate::show::ipvs::render_ipvsadm_list once the IPVS decoder lands.
-            return Err(Error::NotAvailable { what: "show ipvs" });
+        View::Ipvs | View::IpvsStats => {
+            if json {
+                return Err(Error::NotAvailable {
+                    what: "JSON for the ipvs view",
+                });
+            }
+            let table = ipvs_table(bundle, &mut notes)?;
+            let mut out = out;
+            if view == View::IpvsStats {
+                ipvs::render_ipvsadm_stats(&table, &mut out).map_err(output)?;
+            } else {
+                ipvs::render_ipvsadm_list(&table, &mut out).map_err(output)?;
+            }
         }
     }
     Ok(notes)
+}
+
+/// The IPVS table of a bundle: from the netlink dumps when they were collected, else from the
+/// world-readable `/proc/net/ip_vs` (which lacks statistics and most flags). When neither is
+/// there, the error says why each was not collected: for an IPVS-mode node, "skipped: ip_vs is
+/// not loaded" is itself the evidence.
+pub fn ipvs_table(bundle: &Bundle, notes: &mut Vec<String>) -> Result<IpvsTable> {
+    let services = bundle.evidence(names::IPVS_SERVICES);
+    let mut why = Vec::new();
+    if let Some(bytes) = services.bytes() {
+        let artifacts = IpvsArtifacts {
+            services: bytes,
+            dests: bundle.file(names::IPVS_DESTS).unwrap_or_default(),
+            info: bundle.file(names::IPVS_INFO),
+            config: bundle.file(names::IPVS_CONFIG),
+            daemons: bundle.file(names::IPVS_DAEMONS),
+        };
+        match decode_ipvs(&artifacts) {
+            Ok(table) => {
+                notes.extend(table.problems.iter().map(ToString::to_string));
+                return Ok(table);
+            }
+            Err(e) => why.push(e.to_string()),
+        }
+    } else if let Some(absence) = services.absence() {
+        why.push(format!("{} {absence}", names::IPVS_SERVICES));
+    }
+    let proc_text = bundle.evidence(names::PROC_NET_IP_VS);
+    if let Some(bytes) = proc_text.bytes() {
+        match decode_proc_net_ip_vs(&String::from_utf8_lossy(bytes)) {
+            Ok(table) => {
+                notes.extend(why);
+                notes.push(format!(
+                    "shown from {}: it carries no statistics, thresholds or flags other than \
+                     persistent and ops",
+                    names::PROC_NET_IP_VS
+                ));
+                notes.extend(table.problems.iter().map(ToString::to_string));
+                return Ok(table);
+            }
+            Err(e) => why.push(e.to_string()),
+        }
+    } else if let Some(absence) = proc_text.absence() {
+        why.push(format!("{} {absence}", names::PROC_NET_IP_VS));
+    }
+    Err(Error::NoIpvsTable {
+        why: why.join("; "),
+    })
 }
 
 fn links_of(bundle: &Bundle, notes: &mut Vec<String>) -> Vec<Link> {
