@@ -159,6 +159,18 @@ collect() {
 	return 0
 }
 
+# "Module not available" for ip_vs: modprobe runs this install command instead of loading it, so
+# nothing loads ip_vs by accident. It still refuses (like `install ip_vs /bin/false`) but first
+# logs the attempt, so a probe that asks the kernel for ip_vs is caught even though it fails.
+BLOCK_FILE=/etc/modprobe.d/netsnap-lab-block-ip_vs.conf
+ATTEMPTS=/run/netsnap-lab-modprobe-attempts
+block_ip_vs() {
+	: >>"$ATTEMPTS"
+	echo "install ip_vs echo ip_vs >>$ATTEMPTS; /bin/false" >"$BLOCK_FILE"
+}
+unblock_ip_vs() { rm -f "$BLOCK_FILE"; }
+attempts() { grep -c . "$ATTEMPTS" 2>/dev/null || true; }
+
 # artifact_status PATH: the manifest's status for one artifact ("" when not listed).
 artifact_status() {
 	if command -v jq >/dev/null; then

@@ -5,7 +5,7 @@
 . "${LAB_SCRIPT_DIR%/scenarios}/lib.sh" 2>/dev/null || . "$(dirname "$0")/../lib.sh"
 lab_begin 3-healthy "$@"
 
-rm -f /etc/modprobe.d/netsnap-lab-block-ip_vs.conf
+unblock_ip_vs
 node_files
 printf 'ip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nnf_conntrack\n' >/etc/modules-load.d/k8s.conf
 check "modules loaded" modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack dummy

@@ -22,13 +22,14 @@ check "reading /proc/modules loads no module" [ "$(modules_now)" = "$m0" ]
 iptables-legacy-save >/dev/null 2>&1
 check "iptables-legacy-save loads no module" [ "$(modules_now)" = "$m0" ]
 
-block=/etc/modprobe.d/netsnap-lab-block-ip_vs.conf
-if [ -f "$block" ]; then
+if [ -f "$BLOCK_FILE" ]; then
 	# Left by 1-modules-missing: the same lookup must then fail to load ip_vs, which shows the
 	# block that scenario relies on is effective.
+	a0=$(attempts)
 	genl ctrl get name IPVS >"$SOUT/genl-blocked.txt" 2>&1
-	check "with '$(cat "$block")' in modprobe.d the IPVS lookup cannot load ip_vs" eval '! module_loaded ip_vs'
-	rm -f "$block"
+	check "with the modprobe.d block the IPVS lookup cannot load ip_vs" eval '! module_loaded ip_vs'
+	check "the blocked lookup is logged as a modprobe attempt" [ "$(attempts)" -gt "$a0" ]
+	unblock_ip_vs
 fi
 
 if ! module_loaded ipip; then

@@ -1,0 +1,129 @@
+//! The VM lab (scripts/vm-lab): Debian's stock kernel under QEMU, where ip_vs, ipip and loadable
+//! modules exist. Runs only when `NETSNAP_VM_LAB=1` (CI's `.ci/run` sets it): a boot takes tens of
+//! seconds under TCG and the first run downloads the kernel package. When enabled and the host
+//! cannot run the lab (no QEMU, no apt, no kernel), the test fails with the harness's reason.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One VM at a time: there are two host cores and each VM keeps one busy.
+static VM: Mutex<()> = Mutex::new(());
+
+fn enabled() -> bool {
+    let on = std::env::var("NETSNAP_VM_LAB").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("VM lab not run: set NETSNAP_VM_LAB=1 to boot it (CI does)");
+    }
+    on
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
+
+/// `scripts/vm-lab SCRIPT OUT ARGS...`; panics with the harness's own words when it could not
+/// run the script at all (125) or timed out (124).
+fn vm_lab(script: &str, out: &Path, args: &[&str]) -> Output {
+    let _one = VM.lock().unwrap_or_else(|e| e.into_inner());
+    let root = repo();
+    let output = Command::new("bash")
+        .arg(root.join("scripts/vm-lab"))
+        .arg(root.join(script))
+        .arg(out)
+        .args(args)
+        .env(
+            "LAB_TIMEOUT",
+            std::env::var("LAB_TIMEOUT").unwrap_or("300".into()),
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start bash scripts/vm-lab: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match output.status.code() {
+        Some(125) => panic!(
+            "the VM lab cannot run on this host (harness or boot failure):\n{stderr}\n{stdout}"
+        ),
+        Some(124) => panic!("the VM lab timed out:\n{stderr}\n{stdout}"),
+        None => panic!("scripts/vm-lab was killed by a signal:\n{stderr}"),
+        _ => {}
+    }
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn harness_passes_exit_status_arguments_and_output_back() {
+    if !enabled() {
+        return;
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let script = out.path().join("job.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '%s|' \"$@\"; echo; uname -r >\"$OUT/kver\"; echo to-stderr >&2; exit 7\n",
+    )
+    .expect("write script");
+    let lab_out = out.path().join("out");
+    let o = vm_lab(
+        script.to_str().expect("utf-8 temp path"),
+        &lab_out,
+        &["a b", "it's"],
+    );
+    assert_eq!(o.status.code(), Some(7), "stderr:\n{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "a b|it's|\n");
+    assert!(text(&o.stderr).contains("to-stderr"));
+    let kver = std::fs::read_to_string(lab_out.join("kver")).expect("guest wrote $OUT/kver");
+    assert!(
+        kver.trim().ends_with("-amd64"),
+        "guest kernel is Debian's, got {kver:?}"
+    );
+}
+
+#[test]
+fn all_scenarios_pass_on_the_real_kernel() {
+    if !enabled() {
+        return;
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let o = vm_lab("tests/vm/all.sh", out.path(), &[]);
+    let stdout = text(&o.stdout);
+    let report = format!("stdout:\n{stdout}\nstderr:\n{}", text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert!(stdout.contains("VM LAB: PASS"), "{report}");
+
+    // The safety control must have run and shown that a by-name genl lookup loads ip_vs:
+    // without it, "the collector loads nothing" would be a check that cannot fail.
+    let smoke = std::fs::read_to_string(out.path().join("smoke/checks.txt")).expect("smoke ran");
+    assert!(
+        smoke.contains("PASS smoke: control: a genl family lookup by name"),
+        "{smoke}"
+    );
+    for sc in ["1-modules-missing", "smoke", "2-ipvs-services", "3-healthy"] {
+        let checks = std::fs::read_to_string(out.path().join(sc).join("checks.txt"))
+            .unwrap_or_else(|e| panic!("{sc} wrote no checks.txt: {e}\n{report}"));
+        assert!(!checks.contains("FAIL "), "{sc}:\n{checks}");
+        assert!(checks.contains("PASS "), "{sc} checked nothing:\n{checks}");
+    }
+    // Scenario 1 never ran ipvsadm before the collector; scenario 2 captured every listing.
+    let s2 = out.path().join("2-ipvs-services/oracle");
+    for f in [
+        "ipvsadm-Ln.txt",
+        "ipvsadm-Ln-stats.txt",
+        "ipvsadm-Sn.txt",
+        "ip-link.json",
+    ] {
+        let meta = std::fs::metadata(s2.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(meta.len() > 0, "{f} is empty");
+    }
+    assert!(!out
+        .path()
+        .join("1-modules-missing/oracle/ipvsadm-Ln.txt")
+        .exists());
+}
