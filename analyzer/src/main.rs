@@ -49,6 +49,7 @@ enum ViewArg {
     Modules,
     Sysctls,
     Manifest,
+    Overview,
     Ipvs,
 }
 
@@ -63,6 +64,7 @@ impl From<ViewArg> for View {
             ViewArg::Modules => View::Modules,
             ViewArg::Sysctls => View::Sysctls,
             ViewArg::Manifest => View::Manifest,
+            ViewArg::Overview => View::Overview,
             ViewArg::Ipvs => View::Ipvs,
         }
     }

@@ -8,6 +8,7 @@ pub mod ipvs;
 pub mod links;
 pub mod manifest;
 pub mod modules;
+pub mod overview;
 pub mod sysctls;
 
 use std::io::Write;
@@ -30,6 +31,8 @@ pub enum View {
     Modules,
     Sysctls,
     Manifest,
+    /// A first look: evidence, IPVS, key modules, tunnel devices, key sysctls.
+    Overview,
     /// `ipvsadm -Ln`.
     Ipvs,
     /// `ipvsadm -Ln --stats`.
@@ -80,6 +83,14 @@ pub fn render(bundle: &Bundle, view: View, json: bool, out: &mut dyn Write) -> R
         View::Modules => modules::render(bundle, json, out, &mut notes)?,
         View::Sysctls => sysctls::render(bundle, json, out, &mut notes)?,
         View::Manifest => manifest::render(bundle, json, out)?,
+        View::Overview => {
+            if json {
+                return Err(Error::NotAvailable {
+                    what: "JSON for the overview",
+                });
+            }
+            overview::render(bundle, out, &mut notes)?;
+        }
         View::Ipvs | View::IpvsStats => {
             if json {
                 return Err(Error::NotAvailable {
@@ -146,7 +157,7 @@ pub fn ipvs_table(bundle: &Bundle, notes: &mut Vec<String>) -> Result<IpvsTable>
     })
 }
 
-fn links_of(bundle: &Bundle, notes: &mut Vec<String>) -> Vec<Link> {
+pub(crate) fn links_of(bundle: &Bundle, notes: &mut Vec<String>) -> Vec<Link> {
     evidence(bundle, names::RTNL_LINKS, notes, rtnl::decode_links)
 }
 
