@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use serde_json::Value;
+
 /// Path of a binary built by this workspace (`netsnap`, `netsnap-collect`), next to the test
 /// executable's `deps/` directory. `NETSNAP_BIN_DIR` overrides the directory (e.g. to test a
 /// static release build).
@@ -120,5 +122,73 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .output();
+    }
+}
+
+/// `netsnap show VIEW BUNDLE --json`, parsed.
+pub fn show_json(view: &str, bundle: &Path) -> Value {
+    let out = run_ok(
+        Command::new(bin_path("netsnap"))
+            .args(["show", view])
+            .arg(bundle)
+            .arg("--json"),
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("netsnap show {view} --json printed invalid JSON: {e}"))
+}
+
+/// Every object iproute2 printed has a counterpart with equal values for `fields`, matched by
+/// `key`, and nothing extra. Returns the number of field comparisons made, so a caller can
+/// assert that something was compared at all.
+pub fn assert_agree(
+    what: &str,
+    ours: &Value,
+    oracle: &Value,
+    key: &dyn Fn(&Value) -> String,
+    fields: &[&str],
+) -> usize {
+    let ours = ours
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: ours is not a list: {ours}"));
+    let oracle = oracle
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: oracle is not a list"));
+    let mut compared = 0;
+    for want in oracle {
+        let k = key(want);
+        let got = ours.iter().find(|o| key(o) == k).unwrap_or_else(|| {
+            panic!("{what}: iproute2 shows {k} but netsnap does not:\n{want:#}")
+        });
+        for field in fields {
+            let w = pointer(want, field);
+            let g = pointer(got, field);
+            assert_eq!(
+                g, w,
+                "{what} {k}: field {field} differs\nnetsnap: {got:#}\niproute2: {want:#}"
+            );
+            compared += 1;
+        }
+    }
+    let oracle_keys: Vec<String> = oracle.iter().map(key).collect();
+    for o in ours {
+        assert!(
+            oracle_keys.contains(&key(o)),
+            "{what}: netsnap shows {} that iproute2 does not",
+            key(o)
+        );
+    }
+    compared
+}
+
+/// `field` is a JSON pointer without the leading slash (`linkinfo/info_kind`).
+pub fn pointer<'a>(v: &'a Value, field: &str) -> Option<&'a Value> {
+    v.pointer(&format!("/{field}"))
+}
+
+pub fn text(v: &Value, field: &str) -> String {
+    match pointer(v, field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "-".to_string(),
     }
 }

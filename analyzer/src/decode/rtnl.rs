@@ -497,8 +497,8 @@ fn bridge_data(attrs: &[InfoBridge]) -> Map<String, Value> {
     m
 }
 
-/// A subset of iproute2's `iptunnel_print_opt` (ip/link_iptnl.c) for ipip/sit. Not checked
-/// against a real `ip -d link` yet: this machine has no ipip module.
+/// A subset of iproute2's `iptunnel_print_opt` (ip/link_iptnl.c) for ipip/sit, checked against
+/// `ip -j -d link` on Calico's `tunl0` in the VM lab (fixtures/vm-lab).
 fn iptunnel_data(
     attrs: &[netlink_packet_route::link::InfoIpTunnel],
     names: &LinkNames,
@@ -519,6 +519,17 @@ fn iptunnel_data(
             T::Link(i) if *i != 0 => put(&mut m, "link", names.name(*i)),
             T::Ttl(t) => put(&mut m, "ttl", *t),
             T::PMtuDisc(b) => put(&mut m, "pmtudisc", *b),
+            // iproute2 names the inner protocol; 0 is "any" (the fallback `tunl0` accepts all).
+            T::Protocol(p) => {
+                let name = match u8::from(*p) {
+                    0 => "any".to_string(),
+                    4 => "ipip".to_string(),
+                    41 => "ip6ip".to_string(),
+                    137 => "mplsip".to_string(),
+                    other => other.to_string(),
+                };
+                put(&mut m, "proto", name)
+            }
             _ => {}
         }
     }
@@ -864,6 +875,11 @@ pub struct Route {
     pub type_id: u8,
     #[serde(skip)]
     pub oif: Option<u32>,
+    /// `RTM_F_CLONED`: a route cache or exception entry (e.g. a PMTU exception learnt through a
+    /// tunnel). The kernel includes them in a dump; `ip route show` hides them unless asked for
+    /// `cache` (iproute2 `ip/iproute.c`, `filter_nlmsg`).
+    #[serde(skip)]
+    pub cloned: bool,
 }
 
 /// Decodes an RTM_GETROUTE dump of every table (`routes-inet.nl` or `routes-inet6.nl`).
@@ -960,7 +976,8 @@ fn route_from_message(m: &RouteMessage, names: &LinkNames) -> Route {
         r.table = Some(table_name(r.table_id));
     }
     let flags = h.flags.bits();
-    if flags & RTM_F_CLONED == 0 {
+    r.cloned = flags & RTM_F_CLONED != 0;
+    if !r.cloned {
         let proto = u8::from(h.protocol);
         if proto != 3 {
             r.protocol = Some(protocol_name(proto));

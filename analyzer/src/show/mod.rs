@@ -61,6 +61,8 @@ pub fn render(bundle: &Bundle, view: View, json: bool, out: &mut dyn Write) -> R
                     rtnl::decode_routes(path, b, &names)
                 }));
             }
+            // As `ip route show table all`: cache and exception entries are not routes.
+            routes.retain(|r| !r.cloned);
             links::render_routes(&routes, json, out)?;
         }
         View::Rules => {
@@ -296,7 +298,13 @@ mod tests {
         assert_eq!(notes, ["sysctl.txt was not collected (denied: not root)"]);
         let (text, _) = run(View::Manifest, false);
         assert!(text.contains("netlink/ipvs/services.nl  skipped"), "{text}");
-        let err = render(&bundle(), View::Ipvs, false, &mut Vec::new()).expect_err("not yet");
-        assert!(matches!(err, Error::NotAvailable { .. }));
+        // No IPVS table: the error carries the manifest's reason for each missing source.
+        let err = render(&bundle(), View::Ipvs, false, &mut Vec::new()).expect_err("no table");
+        assert!(matches!(err, Error::NoIpvsTable { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("netlink/ipvs/services.nl was not collected (skipped"),
+            "{err}"
+        );
     }
 }

@@ -148,7 +148,9 @@ pub fn render(bundle: &Bundle, out: &mut dyn Write, notes: &mut Vec<String>) -> 
     for path in [names::RTNL_ROUTES_V4, names::RTNL_ROUTES_V6] {
         let routes = rtnl::decode_routes(path, bundle.file(path).unwrap_or_default(), &link_names);
         for r in routes.items.iter().filter(|r| {
-            r.oif.is_some_and(|i| shown.contains(&i)) && r.table.as_deref() != Some("local")
+            !r.cloned
+                && r.oif.is_some_and(|i| shown.contains(&i))
+                && r.table.as_deref() != Some("local")
         }) {
             w(
                 out,
