@@ -132,7 +132,7 @@ pub fn render(bundle: &Bundle, out: &mut dyn Write, notes: &mut Vec<String>) -> 
         w(
             out,
             format!(
-                "  {:<14}{:<8}{:<6}mtu {:<6}{}",
+                "  {:<14}{:<8}{:<9}mtu {:<6}{}",
                 link.ifname(),
                 link.kind().unwrap_or("-"),
                 link.summary.operstate.as_deref().unwrap_or("-"),
