@@ -201,6 +201,18 @@ fn collector_stores_kubectl_yaml_that_decodes() {
         assert_eq!(status_of(&m, path), Status::Absent, "{path}");
     }
 
+    // `analyzer/tests/data/k8s/motivating/` is this run's output (see its capture.sh).
+    if let Some(out) = std::env::var_os("NETSNAP_CAPTURE_K8S_TO") {
+        let out = PathBuf::from(out);
+        std::fs::create_dir_all(&out).expect("capture directory");
+        for a in k8s_artifacts(&m) {
+            if a.status == Status::Ok && a.path.ends_with(".yaml") {
+                let name = a.path.trim_start_matches("k8s/");
+                std::fs::copy(dir.join(&a.path), out.join(name)).expect("copy artifact");
+            }
+        }
+    }
+
     let mut state = ClusterState::new();
     for a in k8s_artifacts(&m) {
         if a.status != Status::Ok || !a.path.ends_with(".yaml") {
