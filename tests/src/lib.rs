@@ -8,27 +8,40 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// Path of a binary built by this workspace (`netsnap`, `netsnap-collect`), next to the test
-/// executable's `deps/` directory. `NETSNAP_BIN_DIR` overrides the directory (e.g. to test a
-/// static release build).
+/// Path of a binary of this workspace (`netsnap`, `netsnap-collect`), next to the test
+/// executable's `deps/` directory, built (or brought up to date) with cargo once per test
+/// process, so a test never runs a stale binary. `NETSNAP_BIN_DIR` overrides the directory
+/// (e.g. to test the static release build) and then nothing is built.
 pub fn bin_path(name: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("NETSNAP_BIN_DIR") {
-        return PathBuf::from(dir).join(name);
+        let path = PathBuf::from(dir).join(name);
+        assert!(path.is_file(), "NETSNAP_BIN_DIR has no {}", path.display());
+        return path;
     }
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test executable lives in target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} was not built; run the tests with `cargo test --workspace` so every binary is built",
-        path.display()
-    );
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target_dir = profile_dir.parent().expect("target dir");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "netsnap", "-p", "netsnap-collect"])
+            .arg("--target-dir")
+            .arg(target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        run_ok(&mut cmd);
+    });
+    let path = profile_dir.join(name);
+    assert!(path.is_file(), "{} was not built", path.display());
     path
 }
 

@@ -10,46 +10,24 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use netsnap_bundle::{names, Manifest, Status};
-use netsnap_e2e::{require_root_and_iproute2, run_ok, Netns};
+use netsnap_e2e::{bin_path, require_root_and_iproute2, run_ok, Netns};
 
 fn collector() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("NETSNAP_COLLECT") {
+    match std::env::var_os("NETSNAP_COLLECT") {
+        Some(p) => {
             let p = PathBuf::from(p);
             assert!(
                 p.is_file(),
                 "NETSNAP_COLLECT={} does not exist",
                 p.display()
             );
-            return p;
+            p
         }
-        // target/<profile>/deps/<this test> -> target/<profile>/netsnap-collect
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable lives in target/<profile>/deps");
-        let bin = profile_dir.join("netsnap-collect");
-        if !bin.is_file() {
-            let target_dir = profile_dir.parent().expect("target dir");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "-p", "netsnap-collect", "--target-dir"])
-                .arg(target_dir);
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            run_ok(&mut cmd);
-        }
-        assert!(bin.is_file(), "{} was not built", bin.display());
-        bin
-    })
-    .clone()
+        None => bin_path("netsnap-collect"),
+    }
 }
 
 /// A namespace with a veth pair, a VXLAN device, optionally a bridge (enslaving veth1),
