@@ -318,6 +318,51 @@ fn hanging_api_server_costs_at_most_the_deadline() {
     );
 }
 
+/// (b) The check passes but one list never comes: that read ends as `timeout` within its
+/// budget, the reads after it still run, and the run ends within its deadline.
+#[test]
+fn one_hanging_list_times_out_alone() {
+    let kubectl = kubectl();
+    let work = tempfile::tempdir().expect("tempdir");
+    let server = FakeApiServer::start(Mode::RecordedExcept {
+        dir: data_dir(),
+        hang: vec!["/api/v1/pods".into()],
+    });
+    let kc = server.write_kubeconfig(work.path());
+    let deadline = 60;
+    let started = Instant::now();
+    let (_out, dir) = collect(&kc, &kubectl, deadline, work.path());
+    let took = started.elapsed();
+    eprintln!("collector run with a hanging pod list: {took:?}");
+    assert!(
+        took < Duration::from_secs(deadline + 3),
+        "the run took {took:?}, over its --deadline {deadline}s"
+    );
+    let m = manifest(&dir);
+    let pods = m.artifact("k8s/pods.yaml").expect("pods planned");
+    eprintln!("{pods:?}");
+    // kubectl's own --request-timeout (set from the probe's budget) fires first: it exits 1
+    // with "Client.Timeout exceeded while awaiting headers" (or "context deadline exceeded"),
+    // which is the budget running out, so `timeout`, not `error`.
+    assert_eq!(
+        pods.status,
+        Status::Timeout,
+        "kubectl gave up at its --request-timeout; the collector's kubectl failure_status should \
+         map that stderr to timeout: {pods:?}"
+    );
+    assert!(
+        pods.duration_ms <= 16_000,
+        "the pod list held the run for {} ms, over its 15 s budget",
+        pods.duration_ms
+    );
+    assert_eq!(status_of(&m, "k8s/services.yaml"), Status::Ok);
+    // Read after the hanging one.
+    assert_eq!(
+        status_of(&m, "k8s/ippools.crd.projectcalico.org.yaml"),
+        Status::Ok
+    );
+}
+
 fn stand_in(dir: &Path, body: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("kubectl-stand-in");

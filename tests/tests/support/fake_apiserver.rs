@@ -26,6 +26,8 @@ pub enum Mode {
     Recorded(PathBuf),
     /// Accept connections and read requests, but never answer.
     Hang,
+    /// Like `Recorded`, but never answer requests whose path starts with one of the prefixes.
+    RecordedExcept { dir: PathBuf, hang: Vec<String> },
 }
 
 /// One request as the server saw it.
@@ -210,15 +212,23 @@ fn serve_connection(
                 accept: req.header("Accept").to_string(),
                 user_agent: req.header("User-Agent").to_string(),
             });
-        match mode {
-            Mode::Hang => {
+        let path = req.target.split('?').next().unwrap_or_default();
+        let dir = match mode {
+            Mode::Hang => None,
+            Mode::Recorded(dir) => Some(dir),
+            Mode::RecordedExcept { dir, hang } => {
+                (!hang.iter().any(|p| path.starts_with(p.as_str()))).then_some(dir)
+            }
+        };
+        match dir {
+            None => {
                 // Hold the connection open, silent, until the server is dropped.
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 break;
             }
-            Mode::Recorded(dir) => {
+            Some(dir) => {
                 let (status, content_type, body) = answer(dir, &req);
                 let head = format!(
                     "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\
