@@ -1266,16 +1266,28 @@ pub struct ClusterState {
     /// What could not be understood beyond single objects (an unreadable kube-proxy
     /// configuration), for the report.
     pub problems: Vec<String>,
+    #[serde(skip)]
+    index: Index,
 }
 
-fn upsert<T>(list: &mut Vec<T>, item: T, meta: fn(&T) -> &ObjectMeta) {
-    let (ns, name) = (&meta(&item).namespace, &meta(&item).name);
-    match list
-        .iter()
-        .position(|x| &meta(x).namespace == ns && &meta(x).name == name)
-    {
-        Some(i) => list[i] = item,
-        None => list.push(item),
+/// Position of each filed object in its list, by (list, namespace, name).
+type Index = HashMap<(&'static str, String, String), usize>;
+
+fn upsert<T>(
+    index: &mut Index,
+    list_name: &'static str,
+    list: &mut Vec<T>,
+    item: T,
+    meta: fn(&T) -> &ObjectMeta,
+) {
+    let m = meta(&item);
+    let key = (list_name, m.namespace.clone(), m.name.clone());
+    match index.get(&key) {
+        Some(&i) if i < list.len() => list[i] = item,
+        _ => {
+            index.insert(key, list.len());
+            list.push(item);
+        }
     }
 }
 
@@ -1288,32 +1300,82 @@ impl ClusterState {
     pub fn add(&mut self, objects: impl IntoIterator<Item = K8sObject>) {
         for object in objects {
             match object {
-                K8sObject::Service(o) => upsert(&mut self.services, *o, |o| &o.metadata),
-                K8sObject::Endpoints(o) => upsert(&mut self.endpoints, *o, |o| &o.metadata),
-                K8sObject::EndpointSlice(o) => {
-                    upsert(&mut self.endpoint_slices, *o, |o| &o.metadata)
+                K8sObject::Service(o) => {
+                    upsert(&mut self.index, "services", &mut self.services, *o, |o| {
+                        &o.metadata
+                    })
                 }
-                K8sObject::Node(o) => upsert(&mut self.nodes, *o, |o| &o.metadata),
-                K8sObject::Pod(o) => upsert(&mut self.pods, *o, |o| &o.metadata),
+                K8sObject::Endpoints(o) => {
+                    upsert(&mut self.index, "endpoints", &mut self.endpoints, *o, |o| {
+                        &o.metadata
+                    })
+                }
+                K8sObject::EndpointSlice(o) => upsert(
+                    &mut self.index,
+                    "endpoint_slices",
+                    &mut self.endpoint_slices,
+                    *o,
+                    |o| &o.metadata,
+                ),
+                K8sObject::Node(o) => upsert(&mut self.index, "nodes", &mut self.nodes, *o, |o| {
+                    &o.metadata
+                }),
+                K8sObject::Pod(o) => {
+                    upsert(&mut self.index, "pods", &mut self.pods, *o, |o| &o.metadata)
+                }
                 K8sObject::ConfigMap(o) => {
                     let meta = &o.metadata;
                     if (meta.namespace.as_str(), meta.name.as_str()) == KUBE_PROXY_CONFIGMAP {
                         self.file_kube_proxy_config(&o);
                     }
-                    upsert(&mut self.config_maps, *o, |o| &o.metadata)
+                    upsert(
+                        &mut self.index,
+                        "config_maps",
+                        &mut self.config_maps,
+                        *o,
+                        |o| &o.metadata,
+                    )
                 }
-                K8sObject::DaemonSet(o) => upsert(&mut self.daemon_sets, *o, |o| &o.metadata),
-                K8sObject::IpPool(o) => upsert(&mut self.ip_pools, *o, |o| &o.metadata),
-                K8sObject::FelixConfiguration(o) => {
-                    upsert(&mut self.felix_configurations, *o, |o| &o.metadata)
+                K8sObject::DaemonSet(o) => upsert(
+                    &mut self.index,
+                    "daemon_sets",
+                    &mut self.daemon_sets,
+                    *o,
+                    |o| &o.metadata,
+                ),
+                K8sObject::IpPool(o) => {
+                    upsert(&mut self.index, "ip_pools", &mut self.ip_pools, *o, |o| {
+                        &o.metadata
+                    })
                 }
-                K8sObject::BgpConfiguration(o) => {
-                    upsert(&mut self.bgp_configurations, *o, |o| &o.metadata)
-                }
-                K8sObject::CalicoNode(o) => upsert(&mut self.calico_nodes, *o, |o| &o.metadata),
-                K8sObject::NetworkPolicy(o) => {
-                    upsert(&mut self.network_policies, *o, |o| &o.metadata)
-                }
+                K8sObject::FelixConfiguration(o) => upsert(
+                    &mut self.index,
+                    "felix_configurations",
+                    &mut self.felix_configurations,
+                    *o,
+                    |o| &o.metadata,
+                ),
+                K8sObject::BgpConfiguration(o) => upsert(
+                    &mut self.index,
+                    "bgp_configurations",
+                    &mut self.bgp_configurations,
+                    *o,
+                    |o| &o.metadata,
+                ),
+                K8sObject::CalicoNode(o) => upsert(
+                    &mut self.index,
+                    "calico_nodes",
+                    &mut self.calico_nodes,
+                    *o,
+                    |o| &o.metadata,
+                ),
+                K8sObject::NetworkPolicy(o) => upsert(
+                    &mut self.index,
+                    "network_policies",
+                    &mut self.network_policies,
+                    *o,
+                    |o| &o.metadata,
+                ),
                 K8sObject::Other(id) => self.other.push(id),
                 K8sObject::Malformed { id, error } => self.malformed.push((id, error)),
             }
