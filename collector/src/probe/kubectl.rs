@@ -170,6 +170,13 @@ pub fn failure_status(stderr: &str) -> Status {
         Status::Absent
     } else if s.contains("forbidden") || s.contains("unauthorized") {
         Status::Denied
+    } else if s.contains("client.timeout exceeded")
+        || s.contains("context deadline exceeded")
+        || s.contains("i/o timeout")
+    {
+        // Our `--request-timeout` fired inside kubectl (Go's net/http and context errors): the
+        // API server did not answer in time, which is a timeout, not a failure of kubectl.
+        Status::Timeout
     } else {
         Status::Error
     }
@@ -385,6 +392,14 @@ mod tests {
         assert_eq!(
             failure_status("Unable to connect to the server"),
             Status::Error
+        );
+        // What kubectl 1.32 printed when our --request-timeout fired on a list that hung.
+        assert_eq!(
+            failure_status(
+                "Unable to connect to the server: net/http: request canceled \
+                 (Client.Timeout exceeded while awaiting headers)"
+            ),
+            Status::Timeout
         );
     }
 }
