@@ -92,10 +92,18 @@ pub fn error_code(msg: &[u8]) -> Option<i32> {
     Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
 }
 
+/// Larger than any dump datagram: `netlink_dump` (net/netlink/af_netlink.c) sizes its skbs by
+/// the reader's recvmsg length, capped at 32 KiB.
+const RECV_BUF: usize = 256 * 1024;
+
 pub struct Conn {
     socket: Socket,
     deadline: Instant,
     next_seq: u32,
+    /// One receive buffer for the connection's life: an IPVS read is one dump per service
+    /// (5,000 on a large node), and a fresh 256 KiB buffer per recv costs an mmap/munmap pair
+    /// and page faults each time with musl's allocator.
+    buf: Vec<u8>,
 }
 
 impl Conn {
@@ -107,6 +115,7 @@ impl Conn {
             socket,
             deadline,
             next_seq: 1,
+            buf: Vec::with_capacity(RECV_BUF),
         })
     }
 
@@ -126,8 +135,8 @@ impl Conn {
                 return Err(NlError::Deadline);
             }
             sys::set_recv_timeout(self.socket.as_raw_fd(), left.max(Duration::from_millis(1)))?;
-            let mut buf = Vec::with_capacity(256 * 1024);
-            match self.socket.recv(&mut buf, 0) {
+            self.buf.clear();
+            match self.socket.recv(&mut self.buf, 0) {
                 Ok(_) => {}
                 Err(e)
                     if matches!(
@@ -140,7 +149,8 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             }
-            let frames = frames(&buf).ok_or(NlError::Malformed)?;
+            let buf = &self.buf;
+            let frames = frames(buf).ok_or(NlError::Malformed)?;
             for f in frames {
                 if f.seq != seq {
                     continue;
