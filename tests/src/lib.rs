@@ -205,3 +205,16 @@ pub fn text(v: &Value, field: &str) -> String {
         None => "-".to_string(),
     }
 }
+
+/// How routes are matched between netsnap's view and iproute2's: by type, destination, table,
+/// device and metric (a destination may repeat across tables and devices).
+pub fn route_key(v: &Value) -> String {
+    format!(
+        "{} {} {} {} {}",
+        text(v, "type"),
+        text(v, "dst"),
+        text(v, "table"),
+        text(v, "dev"),
+        text(v, "metric")
+    )
+}

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use netsnap_e2e::{assert_agree, bin_path, pointer, run_ok, show_json, text, Netns};
+use netsnap_e2e::{assert_agree, bin_path, pointer, route_key, run_ok, show_json, text, Netns};
 use serde_json::Value;
 
 /// Builds the state the analyzer must read back: a veth uplink with v4 and v6 addresses, a
@@ -204,16 +204,6 @@ fn links_addrs_routes_rules_agree_with_iproute2() {
         assert_eq!(set(got), set(want), "addresses of {name}");
     }
 
-    let route_key = |v: &Value| {
-        format!(
-            "{} {} {} {} {}",
-            text(v, "type"),
-            text(v, "dst"),
-            text(v, "table"),
-            text(v, "dev"),
-            text(v, "metric")
-        )
-    };
     let route_fields = [
         "dst", "gateway", "dev", "table", "protocol", "scope", "type", "prefsrc", "flags",
     ];

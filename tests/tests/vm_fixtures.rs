@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use netsnap_e2e::{assert_agree, bin_path, pointer, run_ok, show_json, text};
+use netsnap_e2e::{assert_agree, bin_path, pointer, route_key, run_ok, show_json, text};
 use serde_json::Value;
 
 const SCENARIOS: &[&str] = &["1-modules-missing", "2-ipvs-services", "3-healthy"];
@@ -112,16 +112,6 @@ fn json_views_agree_with_iproute2_captured_in_the_same_vm_run() {
             &["ifindex", "ifname", "addr_info"],
         );
 
-        let route_key = |v: &Value| {
-            format!(
-                "{} {} {} {} {}",
-                text(v, "type"),
-                text(v, "dst"),
-                text(v, "table"),
-                text(v, "dev"),
-                text(v, "metric")
-            )
-        };
         // The same DAD race: the local route of a link-local address appears once DAD is done.
         let settled = |v: Value| -> Value {
             let keep =
