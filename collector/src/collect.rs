@@ -17,7 +17,7 @@ use netsnap_bundle::{Artifact, CollectorInfo, Manifest, Source, Status};
 use sha2::{Digest, Sha256};
 
 use crate::archive::{self, Entry};
-use crate::probe::{self, commands, kubectl};
+use crate::probe::{self, commands, files, kubectl};
 use crate::{clock, host, msg};
 
 /// Where the bundle goes.
@@ -35,6 +35,58 @@ pub struct Config {
     pub kubectl: Option<String>,
     pub kubeconfig: Option<PathBuf>,
     pub quiet: bool,
+    pub only: Selection,
+}
+
+/// The probes `--only` can name, in the order they run.
+pub const PROBES: &[&str] = &[
+    "procfs",
+    "rtnetlink",
+    "genl",
+    "ipvs",
+    "sysctl",
+    "files",
+    "kmsg",
+    "commands",
+    "kubectl",
+];
+
+/// Which probes run: all of them, or those named with `--only`. Naming `ipvs` selects `genl`
+/// too, because the IPVS family id is taken from the family dump (a lookup by name would load
+/// ip_vs). Leaving out `procfs` is safe: without module facts every gate that needs a module
+/// sees it as absent and skips.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection(Option<Vec<&'static str>>);
+
+impl Selection {
+    /// From `--only` names; `None` when a name is not in [`PROBES`].
+    pub fn only<S: AsRef<str>>(names: &[S]) -> Option<Selection> {
+        let mut chosen = Vec::new();
+        for n in names {
+            let name = PROBES.iter().find(|p| **p == n.as_ref())?;
+            chosen.push(*name);
+            if *name == "ipvs" {
+                chosen.push("genl");
+            }
+        }
+        // Kept in run order, each once, so the manifest records it the same way every time.
+        Some(Selection(Some(
+            PROBES
+                .iter()
+                .copied()
+                .filter(|p| chosen.contains(p))
+                .collect(),
+        )))
+    }
+
+    pub fn runs(&self, probe: &str) -> bool {
+        self.0.as_ref().is_none_or(|s| s.contains(&probe))
+    }
+
+    /// The selected probes, when `--only` was given.
+    pub fn names(&self) -> Option<&[&'static str]> {
+        self.0.as_deref()
+    }
 }
 
 /// Budgets per probe (each also bounded by the global deadline).
@@ -267,6 +319,21 @@ impl Runner {
         }
     }
 
+    /// Records `planned` as `skipped` because `--only` left their probe out.
+    fn not_selected(&self, planned: Vec<(String, Source)>) {
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        for (path, source) in planned {
+            let r = Record::missing(
+                &path,
+                source,
+                Status::Skipped,
+                msg::NOT_SELECTED,
+                Instant::now(),
+            );
+            records.insert(path, r);
+        }
+    }
+
     fn abandon(&self, ctx: &Ctx, reason: &str) {
         ctx.abandoned.store(true, Ordering::SeqCst);
         self.settle(ctx, Status::Timeout, reason);
@@ -322,31 +389,47 @@ pub fn run(config: &Config, started: SystemTime) -> anyhow::Result<PathBuf> {
     let host = host::info();
     let release = host.info.kernel_release.clone();
 
-    let modules = runner
-        .run(
-            "procfs",
-            budget::PROCFS,
-            probe::procfs::planned(),
-            move |ctx| probe::procfs::probe(ctx, &release),
-        )
-        .unwrap_or_default();
-    let links = runner
-        .run(
-            "rtnetlink",
-            budget::NETLINK,
-            probe::rtnl::planned(),
-            probe::rtnl::probe,
-        )
-        .unwrap_or_default();
-    let families = runner
-        .run(
-            "genl",
-            budget::NETLINK,
-            probe::genl::planned(),
-            probe::genl::probe,
-        )
-        .flatten();
-    {
+    let only = &config.only;
+    let modules = if only.runs("procfs") {
+        runner
+            .run(
+                "procfs",
+                budget::PROCFS,
+                probe::procfs::planned(),
+                move |ctx| probe::procfs::probe(ctx, &release),
+            )
+            .unwrap_or_default()
+    } else {
+        runner.not_selected(probe::procfs::planned());
+        probe::procfs::ModuleFacts::default()
+    };
+    let links = if only.runs("rtnetlink") {
+        runner
+            .run(
+                "rtnetlink",
+                budget::NETLINK,
+                probe::rtnl::planned(),
+                probe::rtnl::probe,
+            )
+            .unwrap_or_default()
+    } else {
+        runner.not_selected(probe::rtnl::planned());
+        probe::rtnl::LinkFacts::default()
+    };
+    let families = if only.runs("genl") {
+        runner
+            .run(
+                "genl",
+                budget::NETLINK,
+                probe::genl::planned(),
+                probe::genl::probe,
+            )
+            .flatten()
+    } else {
+        runner.not_selected(probe::genl::planned());
+        None
+    };
+    if only.runs("ipvs") {
         let modules = modules.clone();
         runner.run(
             "ipvs",
@@ -354,59 +437,92 @@ pub fn run(config: &Config, started: SystemTime) -> anyhow::Result<PathBuf> {
             probe::ipvs::planned(),
             move |ctx| probe::ipvs::probe(ctx, &modules, families.as_deref()),
         );
+    } else {
+        runner.not_selected(probe::ipvs::planned());
     }
-    runner.run(
-        "sysctl",
-        budget::SYSCTL,
-        probe::sysctl::planned(),
-        probe::sysctl::probe,
-    );
-    runner.run("files", budget::FILES, Vec::new(), probe::files::probe);
-    runner.run(
-        "kmsg",
-        budget::KMSG,
-        probe::kmsg::planned(),
-        probe::kmsg::probe,
-    );
+    if only.runs("sysctl") {
+        runner.run(
+            "sysctl",
+            budget::SYSCTL,
+            probe::sysctl::planned(),
+            probe::sysctl::probe,
+        );
+    } else {
+        runner.not_selected(probe::sysctl::planned());
+    }
+    if only.runs("files") {
+        runner.run("files", budget::FILES, Vec::new(), probe::files::probe);
+    } else {
+        runner.not_selected(files_planned());
+    }
+    if only.runs("kmsg") {
+        runner.run(
+            "kmsg",
+            budget::KMSG,
+            probe::kmsg::planned(),
+            probe::kmsg::probe,
+        );
+    } else {
+        runner.not_selected(probe::kmsg::planned());
+    }
 
-    for spec in commands::plan(&modules, &links, &commands::which) {
-        let planned = vec![(spec.artifact.clone(), spec.source())];
-        runner.run(&spec.label(), budget::COMMAND, planned, move |ctx| {
-            commands::probe(ctx, &spec)
-        });
+    if only.runs("commands") {
+        for spec in commands::plan(&modules, &links, &commands::which) {
+            let planned = vec![(spec.artifact.clone(), spec.source())];
+            runner.run(&spec.label(), budget::COMMAND, planned, move |ctx| {
+                commands::probe(ctx, &spec)
+            });
+        }
+    } else {
+        // Without looking anything up: the names are fixed, only ethtool's follow the links.
+        let planned = commands::plan(&modules, &links, &|_| None)
+            .into_iter()
+            .map(|spec| (spec.artifact.clone(), spec.source()))
+            .collect();
+        runner.not_selected(planned);
     }
 
     let k = kubectl::Setup::new(config.kubectl.as_deref(), config.kubeconfig.as_deref());
-    let access = {
-        let k = k.clone();
-        match runner.run(
-            "kubectl",
-            budget::KUBECTL_CHECK,
-            kubectl::check_planned(),
-            move |ctx| k.check(ctx),
-        ) {
-            Some(result) => result,
-            None => Err(msg::KUBECTL_CHECK_TIMEOUT.to_string()),
-        }
-    };
-    for item in kubectl::items() {
-        let planned = vec![(item.artifact(), k.source(&item))];
-        match &access {
-            Ok(access) => {
-                let k = k.clone();
-                let access = access.clone();
-                runner.run(&item.artifact(), budget::KUBECTL, planned, move |ctx| {
-                    k.probe(ctx, &item, &access)
-                });
+    if !only.runs("kubectl") {
+        let mut planned = kubectl::check_planned();
+        planned.extend(kubectl::items().into_iter().map(|item| {
+            let source = k.source(&item);
+            (item.artifact(), source)
+        }));
+        runner.not_selected(planned);
+    } else {
+        let access = {
+            let k = k.clone();
+            match runner.run(
+                "kubectl",
+                budget::KUBECTL_CHECK,
+                kubectl::check_planned(),
+                move |ctx| k.check(ctx),
+            ) {
+                Some(result) => result,
+                None => Err(msg::KUBECTL_CHECK_TIMEOUT.to_string()),
             }
-            Err(reason) => {
-                let mut records = runner
-                    .records
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                for (path, source) in planned {
-                    let r = Record::missing(&path, source, Status::Skipped, reason, Instant::now());
-                    records.insert(path, r);
+        };
+        for item in kubectl::items() {
+            let planned = vec![(item.artifact(), k.source(&item))];
+            match &access {
+                Ok(access) => {
+                    let k = k.clone();
+                    let access = access.clone();
+                    runner.run(&item.artifact(), budget::KUBECTL, planned, move |ctx| {
+                        k.probe(ctx, &item, &access)
+                    });
+                }
+                Err(reason) => {
+                    let mut records = runner
+                        .records
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    for (path, source) in planned {
+                        let r =
+                            Record::missing(&path, source, Status::Skipped, reason, Instant::now());
+                        records.insert(path, r);
+                    }
                 }
             }
         }
@@ -470,6 +586,28 @@ pub fn run(config: &Config, started: SystemTime) -> anyhow::Result<PathBuf> {
     Ok(written)
 }
 
+/// What the files probe would read, named without touching the file system: each directory's
+/// listing and each single file (a directory's files are only known by reading it).
+fn files_planned() -> Vec<(String, Source)> {
+    let dirs = files::DIRS.iter().map(|d| {
+        (
+            netsnap_bundle::names::listing_artifact(d),
+            Source::File {
+                path: (*d).to_string(),
+            },
+        )
+    });
+    let singles = files::FILES.iter().map(|f| {
+        (
+            netsnap_bundle::names::file_artifact(f),
+            Source::File {
+                path: (*f).to_string(),
+            },
+        )
+    });
+    dirs.chain(singles).collect()
+}
+
 fn options(config: &Config) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::Value;
     let mut o = serde_json::Map::new();
@@ -486,6 +624,9 @@ fn options(config: &Config) -> serde_json::Map<String, serde_json::Value> {
         Output::Dir(_) => "directory",
     };
     o.insert("output".into(), Value::from(kind));
+    if let Some(names) = config.only.names() {
+        o.insert("only".into(), Value::from(names.to_vec()));
+    }
     o
 }
 
@@ -567,6 +708,95 @@ mod tests {
             .as_deref()
             .unwrap_or("")
             .contains("hang"));
+    }
+
+    /// A real run (this host's generic netlink) with `--only genl`: the family dump is taken,
+    /// every other probe's artifacts are `skipped` with the `--only` reason, and the manifest
+    /// records the option.
+    #[test]
+    fn only_runs_the_selected_probes_and_records_the_rest_as_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("bundle");
+        let config = Config {
+            output: Output::Dir(out.clone()),
+            deadline: Duration::from_secs(30),
+            kubectl: Some("kubectl".into()),
+            kubeconfig: None,
+            quiet: true,
+            only: Selection::only(&["genl"]).expect("known probe"),
+        };
+        run(&config, SystemTime::now()).expect("bundle written");
+        let text = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+        let m: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(m["options"]["only"], serde_json::json!(["genl"]));
+        let arts = m["artifacts"].as_array().expect("artifacts");
+        let status = |path: &str| {
+            arts.iter()
+                .find(|a| a["path"] == path)
+                .map(|a| (a["status"].clone(), a["reason"].clone()))
+        };
+        let (genl, _) = status(netsnap_bundle::names::GENL_FAMILIES).expect("genl listed");
+        assert_eq!(genl, "ok");
+        let mut skipped = 0;
+        for a in arts {
+            if a["path"] == netsnap_bundle::names::GENL_FAMILIES {
+                continue;
+            }
+            assert_eq!(a["status"], "skipped", "{a}");
+            assert_eq!(a["reason"], msg::NOT_SELECTED, "{a}");
+            skipped += 1;
+        }
+        // Every other probe left a trace: IPVS, procfs, links, sysctls, files, kmsg, commands
+        // and kubectl reads.
+        for path in [
+            netsnap_bundle::names::IPVS_SERVICES,
+            netsnap_bundle::names::IPVS_DESTS,
+        ] {
+            assert!(status(path).is_some(), "{path} not listed");
+        }
+        for prefix in [
+            "proc/",
+            "netlink/rtnl/",
+            "sysctl",
+            "kmsg",
+            "listings/",
+            "files/",
+            "commands/",
+            "k8s/",
+        ] {
+            assert!(
+                arts.iter()
+                    .any(|a| a["path"].as_str().unwrap_or("").starts_with(prefix)),
+                "nothing under {prefix}"
+            );
+        }
+        assert!(skipped > 20, "{skipped}");
+        // Nothing but the family dump and the manifest was written.
+        let mut written: Vec<_> = walk(&out);
+        written.sort();
+        assert_eq!(
+            written,
+            vec![
+                "manifest.json".to_string(),
+                netsnap_bundle::names::GENL_FAMILIES.to_string()
+            ]
+        );
+    }
+
+    fn walk(root: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(rel) = p.strip_prefix(root) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+        out
     }
 
     #[test]

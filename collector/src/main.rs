@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 
-use collect::{Config, Output};
+use collect::{Config, Output, Selection};
 
 /// Snapshot this node's Kubernetes Service dataplane into a netsnap bundle (read-only).
 ///
@@ -49,6 +49,10 @@ struct Args {
     /// No progress lines on stderr.
     #[arg(short, long)]
     quiet: bool,
+    /// Run only these probes (comma-separated); the others are recorded as skipped. `ipvs`
+    /// includes `genl`, whose family dump gives the IPVS family id.
+    #[arg(long, value_name = "PROBE[,PROBE...]", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(collect::PROBES))]
+    only: Option<Vec<String>>,
 }
 
 fn config(args: Args, started: SystemTime) -> Config {
@@ -69,6 +73,11 @@ fn config(args: Args, started: SystemTime) -> Config {
         kubectl: (!args.no_kubectl).then_some(args.kubectl),
         kubeconfig: args.kubeconfig,
         quiet: args.quiet,
+        only: args
+            .only
+            .as_deref()
+            .and_then(Selection::only)
+            .unwrap_or_default(),
     }
 }
 
@@ -81,5 +90,37 @@ fn main() -> ExitCode {
             eprintln!("netsnap-collect: no bundle written: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[&str]) -> Result<Config, clap::Error> {
+        let argv = std::iter::once("netsnap-collect").chain(argv.iter().copied());
+        Args::try_parse_from(argv).map(|a| config(a, SystemTime::now()))
+    }
+
+    #[test]
+    fn only_takes_a_list_and_ipvs_brings_genl() {
+        let c = parse(&["--output-dir", "x", "--only", "ipvs"]).expect("parse");
+        assert_eq!(c.only.names(), Some(&["genl", "ipvs"][..]));
+        let c = parse(&[
+            "--output-dir",
+            "x",
+            "--only",
+            "kmsg,procfs",
+            "--only",
+            "files",
+        ])
+        .expect("parse");
+        assert_eq!(c.only.names(), Some(&["procfs", "files", "kmsg"][..]));
+        assert!(c.only.runs("kmsg") && !c.only.runs("ipvs"));
+        let c = parse(&["--output-dir", "x"]).expect("parse");
+        assert_eq!(c.only.names(), None);
+        assert!(collect::PROBES.iter().all(|p| c.only.runs(p)));
+        assert!(parse(&["--output-dir", "x", "--only", "ipvs,nope"]).is_err());
+        assert!(parse(&["--output-dir", "x", "--only", ""]).is_err());
     }
 }

@@ -8,6 +8,7 @@ pub const GLOBAL_DEADLINE_BEFORE: &str =
     "not collected: the global deadline (--deadline) ran out before this probe started";
 pub const THREAD_FAILED: &str = "could not start the probe thread";
 pub const NOT_REPORTED: &str = "the probe finished without reporting this artifact (collector bug)";
+pub const NOT_SELECTED: &str = "not selected (--only)";
 
 pub fn budget_exceeded(probe: &str, budget: Duration) -> String {
     format!(
