@@ -28,6 +28,15 @@ pub enum NlError {
     TooLarge(usize),
 }
 
+/// How a dump ended, when its messages went into a caller's buffer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// Some message carried NLM_F_DUMP_INTR.
+    pub interrupted: bool,
+    /// The dump ended with NLMSG_ERROR carrying this (negative) errno.
+    pub error: Option<i32>,
+}
+
 /// The reply to one dump request.
 #[derive(Debug, Default)]
 pub struct Dump {
@@ -104,7 +113,14 @@ pub struct Conn {
     /// (5,000 on a large node), and a fresh 256 KiB buffer per recv costs an mmap/munmap pair
     /// and page faults each time with musl's allocator.
     buf: Vec<u8>,
+    /// When SO_RCVTIMEO was last set to the time left.
+    timeout_set: Option<Instant>,
 }
+
+/// SO_RCVTIMEO is set to the time left at most this often: an IPVS read makes two receives per
+/// service, and a setsockopt before each doubled its system calls. A receive may so wait up to
+/// this much past the deadline.
+const TIMEOUT_REFRESH: Duration = Duration::from_millis(100);
 
 impl Conn {
     pub fn open(protocol: isize, deadline: Instant) -> Result<Conn, NlError> {
@@ -116,6 +132,7 @@ impl Conn {
             deadline,
             next_seq: 1,
             buf: Vec::with_capacity(RECV_BUF),
+            timeout_set: None,
         })
     }
 
@@ -127,14 +144,41 @@ impl Conn {
     /// Sends `request` (whose sequence number is `seq`) and collects the replies up to and
     /// including the DONE or ERROR message. Replies to other sequence numbers are dropped.
     pub fn exchange(&mut self, request: &[u8], seq: u32, cap: usize) -> Result<Dump, NlError> {
+        let mut bytes = Vec::new();
+        let end = self.exchange_into(request, seq, cap, &mut bytes)?;
+        Ok(Dump {
+            bytes,
+            interrupted: end.interrupted,
+            error: end.error,
+        })
+    }
+
+    /// [`exchange`](Self::exchange), appending the replies to `out` (on an error too, what came
+    /// before it stays there): one growing buffer for thousands of small dumps instead of one
+    /// allocation, growth and copy each. `cap` bounds this exchange's bytes.
+    pub fn exchange_into(
+        &mut self,
+        request: &[u8],
+        seq: u32,
+        cap: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<End, NlError> {
         self.socket.send(request, 0)?;
-        let mut dump = Dump::default();
+        let first = out.len();
+        let mut end = End::default();
         loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let left = self.deadline.saturating_duration_since(now);
             if left.is_zero() {
                 return Err(NlError::Deadline);
             }
-            sys::set_recv_timeout(self.socket.as_raw_fd(), left.max(Duration::from_millis(1)))?;
+            if self
+                .timeout_set
+                .is_none_or(|t| now.duration_since(t) >= TIMEOUT_REFRESH)
+            {
+                sys::set_recv_timeout(self.socket.as_raw_fd(), left.max(Duration::from_millis(1)))?;
+                self.timeout_set = Some(now);
+            }
             self.buf.clear();
             match self.socket.recv(&mut self.buf, 0) {
                 Ok(_) => {}
@@ -155,29 +199,29 @@ impl Conn {
                 if f.seq != seq {
                     continue;
                 }
-                let end = (f.start + f.len).min(buf.len());
-                let at = dump.bytes.len();
-                dump.bytes.extend_from_slice(&buf[f.start..end]);
+                let stop = (f.start + f.len).min(buf.len());
+                let at = out.len();
+                out.extend_from_slice(&buf[f.start..stop]);
                 // nlmsg_pid of a reply is our socket's port id, which changes with every run;
                 // it says nothing about the node, so it is stored as 0 to keep bundles
                 // byte-stable (the one change made to the kernel's bytes).
-                if let Some(pid) = dump.bytes.get_mut(at + 12..at + 16) {
+                if let Some(pid) = out.get_mut(at + 12..at + 16) {
                     pid.fill(0);
                 }
                 // Keep the stored artifact aligned like the kernel's stream.
-                dump.bytes.resize((dump.bytes.len() + 3) & !3, 0);
+                out.resize((out.len() + 3) & !3, 0);
                 if f.flags & NLM_F_DUMP_INTR != 0 {
-                    dump.interrupted = true;
+                    end.interrupted = true;
                 }
                 if f.message_type == NLMSG_ERROR {
-                    let code = error_code(&buf[f.start..end]).unwrap_or(0);
-                    dump.error = (code != 0).then_some(code);
-                    return Ok(dump);
+                    let code = error_code(&buf[f.start..stop]).unwrap_or(0);
+                    end.error = (code != 0).then_some(code);
+                    return Ok(end);
                 }
                 if f.message_type == NLMSG_DONE {
-                    return Ok(dump);
+                    return Ok(end);
                 }
-                if dump.bytes.len() > cap {
+                if out.len() - first > cap {
                     return Err(NlError::TooLarge(cap));
                 }
             }
@@ -225,5 +269,61 @@ mod tests {
         assert_eq!(f[1].message_type, NLMSG_DONE);
         assert_eq!(f[0].seq, 7);
         assert!(frames(&data[..10]).is_none());
+    }
+
+    fn family_dump(seq: u32) -> Vec<u8> {
+        use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+        let mut m = netlink_packet_generic::GenlMessage::from_payload(GenlCtrl {
+            cmd: GenlCtrlCmd::GetFamily,
+            nlas: vec![],
+        });
+        m.finalize();
+        dump_request(m, seq)
+    }
+
+    /// This host's generic-netlink family dump (it loads nothing), read both ways on one
+    /// socket, many times so the receive timeout is reused between receives.
+    #[test]
+    fn exchange_into_appends_what_exchange_returns() {
+        use netlink_sys::protocols::NETLINK_GENERIC;
+        let mut c = Conn::open(NETLINK_GENERIC, Instant::now() + Duration::from_secs(20))
+            .expect("generic netlink socket");
+        let seq = c.next_seq();
+        let alone = c.exchange(&family_dump(seq), seq, 1 << 20).expect("dump");
+        assert_eq!(alone.error, None);
+        let prefix = b"8 bytes!";
+        let mut out = prefix.to_vec();
+        for _ in 0..50 {
+            let seq = c.next_seq();
+            let end = c
+                .exchange_into(&family_dump(seq), seq, 1 << 20, &mut out)
+                .expect("dump into");
+            assert_eq!(end, End::default());
+        }
+        assert_eq!(&out[..8], prefix);
+        let body = &out[8..];
+        assert_eq!(body.len(), alone.bytes.len() * 50);
+        // Each reply carries its own request's sequence number; the rest is the same.
+        let without_seq = |bytes: &[u8]| {
+            let mut b = bytes.to_vec();
+            for f in frames(bytes).expect("frames") {
+                b[f.start + 8..f.start + 12].fill(0);
+            }
+            b
+        };
+        let reference = without_seq(&alone.bytes);
+        for chunk in body.chunks(alone.bytes.len()) {
+            assert!(without_seq(chunk) == reference, "a reply differs");
+        }
+        let f = frames(&alone.bytes).expect("frames");
+        assert_eq!(f.last().map(|f| f.message_type), Some(NLMSG_DONE));
+        assert!(f.len() > 1, "a dump with families and DONE");
+        // The cap counts this exchange's bytes only, not what the buffer already held.
+        let seq = c.next_seq();
+        let mut small = vec![0; 4096];
+        assert!(matches!(
+            c.exchange_into(&family_dump(seq), seq, 64, &mut small),
+            Err(NlError::TooLarge(64))
+        ));
     }
 }

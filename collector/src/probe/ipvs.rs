@@ -207,13 +207,17 @@ pub fn probe(ctx: &Ctx, modules: &ModuleFacts, families: Option<&[u8]>) {
             ));
             break;
         }
+        // Past the cap the rest would be cut anyway (Record::stored marks it truncated): stop
+        // reading, so memory stays bounded however many services there are.
+        if bytes.len() > cap::NETLINK {
+            break;
+        }
         let seq = conn.next_seq();
         let req = dump_request(genl(netlink_ipvs::get_dests(svc), family), seq);
-        match conn.exchange(&req, seq, cap::NETLINK) {
-            Ok(d) => {
-                bytes.extend_from_slice(&req);
-                bytes.extend_from_slice(&d.bytes);
-                if let Some(e) = d.error {
+        bytes.extend_from_slice(&req);
+        match conn.exchange_into(&req, seq, cap::NETLINK, &mut bytes) {
+            Ok(end) => {
+                if let Some(e) = end.error {
                     let partial = Dump {
                         bytes: std::mem::take(&mut bytes),
                         interrupted: false,
