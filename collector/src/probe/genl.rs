@@ -56,23 +56,16 @@ pub fn probe(ctx: &Ctx) -> Option<Vec<u8>> {
             ctx.put(r);
             Some(bytes)
         }
-        Ok(dump) => {
-            let e = std::io::Error::from_raw_os_error(-dump.error.unwrap_or(0));
+        failed => {
+            let reason = match failed {
+                Ok(dump) => std::io::Error::from_raw_os_error(-dump.error.unwrap_or(0)).to_string(),
+                Err(e) => e.to_string(),
+            };
             ctx.put(Record::missing(
                 names::GENL_FAMILIES,
                 source(),
                 Status::Error,
-                e.to_string(),
-                started,
-            ));
-            None
-        }
-        Err(e) => {
-            ctx.put(Record::missing(
-                names::GENL_FAMILIES,
-                source(),
-                Status::Error,
-                e.to_string(),
+                reason,
                 started,
             ));
             None
