@@ -5,8 +5,10 @@
 //! stdout, stderr and colour.
 
 pub mod decode;
+pub mod diagnose;
 pub mod error;
 pub mod load;
+pub mod report;
 pub mod show;
 
 pub use error::{Error, Result};

@@ -1,14 +1,18 @@
-//! `netsnap`: reads a bundle written by `netsnap-collect` and shows or (later) analyzes it.
+//! `netsnap`: reads bundles written by `netsnap-collect`, shows their evidence, and diagnoses
+//! why Services are unreachable.
 //!
-//! Exit status: 0 when the view was written (or the reader went away: a broken pipe is not a
-//! failure), 2 when the input could not be read.
+//! Exit status: `show`: 0 when the view was written (or the reader went away: a broken pipe is
+//! not a failure), 2 when the input could not be read. `analyze`: 0 when no error-level finding
+//! was made, 1 when one was, 2 when the input could not be analyzed.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use netsnap::diagnose;
+use netsnap::report::{self, Format, TextOptions};
 use netsnap::show::{self, View};
 use netsnap::{Bundle, Error};
 
@@ -37,6 +41,32 @@ enum Command {
         #[arg(long)]
         stats: bool,
     },
+    /// Diagnose: root causes in fix order, with evidence, confidence and fix steps.
+    Analyze {
+        /// Bundles (.tar.gz, .tar or unpacked directories). Kubernetes objects from all of
+        /// them form one cluster view; each bundle is one node.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+        /// Colour in the text report.
+        #[arg(long, value_enum, default_value_t = ColourArg::Auto)]
+        color: ColourArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColourArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,7 +103,8 @@ impl From<ViewArg> for View {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Errors) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("netsnap: {err:#}");
@@ -82,8 +113,53 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// How a successful run ends.
+enum Outcome {
+    Clean,
+    /// `analyze` made error-level findings.
+    Errors,
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
+        Command::Analyze {
+            paths,
+            format,
+            color,
+        } => {
+            let mut bundles = Vec::new();
+            for p in &paths {
+                let b = Bundle::open(p)
+                    .with_context(|| format!("cannot load bundle {}", p.display()))?;
+                bundles.push((p.display().to_string(), b));
+            }
+            let inputs: Vec<(String, &Bundle)> =
+                bundles.iter().map(|(p, b)| (p.clone(), b)).collect();
+            let result = diagnose::analyze(&inputs);
+            let stdout = io::stdout();
+            let colour = match color {
+                ColourArg::Always => true,
+                ColourArg::Never => false,
+                ColourArg::Auto => stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            let format = match format {
+                FormatArg::Text => Format::Text,
+                FormatArg::Markdown => Format::Markdown,
+                FormatArg::Json => Format::Json,
+            };
+            let opts = TextOptions {
+                colour,
+                ..TextOptions::default()
+            };
+            let mut out = io::BufWriter::new(stdout.lock());
+            report::render(&result, format, opts, &mut out)?;
+            out.flush().map_err(|source| Error::Output { source })?;
+            Ok(if result.has_errors() {
+                Outcome::Errors
+            } else {
+                Outcome::Clean
+            })
+        }
         Command::Show {
             view,
             bundle,
@@ -104,7 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for note in notes {
                 eprintln!("netsnap: note: {note}");
             }
-            Ok(())
+            Ok(Outcome::Clean)
         }
     }
 }

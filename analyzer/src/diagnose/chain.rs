@@ -1,0 +1,99 @@
+//! Causal links between findings: which cause explains which other finding, so the report
+//! leads with root causes in fix order and folds their consequences under them.
+//!
+//! A link is declared once here, by check id; it applies between findings about the same node.
+//! A cause explained by another cause is not a root cause (kube-proxy crash-looping because
+//! ip_vs is missing is fixed by loading ip_vs).
+
+use std::collections::BTreeMap;
+
+use super::finding::Finding;
+
+/// (cause, consequence) by check id.
+pub const EXPLAINS: &[(&str, &str)] = &[
+    // C01: no ip_vs → kube-proxy cannot program IPVS → no virtual servers, no kube-ipvs0.
+    ("ipvs-modules-missing", "ipvs-virtual-server-missing"),
+    ("ipvs-modules-missing", "ipvs-real-servers-wrong"),
+    ("ipvs-modules-missing", "kube-ipvs0-missing"),
+    ("ipvs-modules-missing", "kube-proxy-not-running"),
+    (
+        "ipvs-scheduler-module-missing",
+        "ipvs-virtual-server-missing",
+    ),
+    ("ipvs-scheduler-module-missing", "ipvs-scheduler-mismatch"),
+    ("kube-proxy-not-running", "ipvs-virtual-server-missing"),
+    ("kube-proxy-not-running", "ipvs-real-servers-wrong"),
+    ("kube-proxy-not-running", "kube-ipvs0-missing"),
+    // C16/C17: a Service without usable endpoints has virtual servers without real servers.
+    ("service-no-endpoints", "ipvs-real-servers-wrong"),
+    ("endpoints-not-ready", "ipvs-real-servers-wrong"),
+    // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
+    ("calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"),
+];
+
+/// Fills `explains`, `explained_by` and `root_cause`, and orders the findings: root causes by
+/// layer (packet path) and severity, each followed by what it explains, then the rest.
+pub fn link(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(order);
+    findings.dedup_by(|a, b| a.key() == b.key() && a.node == b.node);
+    let keys: Vec<String> = findings.iter().map(Finding::key).collect();
+    let mut explains: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, cause) in findings.iter().enumerate() {
+        for (j, effect) in findings.iter().enumerate() {
+            if i != j
+                && cause.node == effect.node
+                && EXPLAINS
+                    .iter()
+                    .any(|(c, e)| *c == cause.id && *e == effect.id)
+            {
+                explains.entry(i).or_default().push(j);
+            }
+        }
+    }
+    for (i, effects) in &explains {
+        for j in effects {
+            findings[*i].explains.push(keys[*j].clone());
+            findings[*j].explained_by.push(keys[*i].clone());
+        }
+    }
+    for f in &mut findings {
+        f.root_cause = f.is_cause && f.explained_by.is_empty();
+    }
+    // Roots in order, each followed by its consequences (depth first), then the rest.
+    let mut placed = vec![false; findings.len()];
+    let mut order_idx = Vec::with_capacity(findings.len());
+    fn place(
+        i: usize,
+        explains: &BTreeMap<usize, Vec<usize>>,
+        placed: &mut [bool],
+        out: &mut Vec<usize>,
+    ) {
+        if placed[i] {
+            return;
+        }
+        placed[i] = true;
+        out.push(i);
+        for j in explains.get(&i).into_iter().flatten() {
+            place(*j, explains, placed, out);
+        }
+    }
+    let roots: Vec<usize> = (0..findings.len())
+        .filter(|i| findings[*i].root_cause)
+        .collect();
+    for i in roots {
+        place(i, &explains, &mut placed, &mut order_idx);
+    }
+    for i in 0..findings.len() {
+        place(i, &explains, &mut placed, &mut order_idx);
+    }
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order_idx
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
+fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.layer, a.severity, &a.node, a.id, &a.subject)
+        .cmp(&(b.layer, b.severity, &b.node, b.id, &b.subject))
+}

@@ -1,0 +1,193 @@
+//! C28, first half: a Calico IPPool encapsulates pod traffic in IPIP (`ipipMode: Always`)
+//! although every node sits on this node's own L2 subnet, where plain routing works. IPIP
+//! packets are IP protocol 4; networks that filter it (cloud security groups, some switches and
+//! firewalls) silently drop all cross-node pod traffic, and with it every Service whose
+//! endpoint is on another node. This was one of the stacked causes of the motivating case
+//! (https://www.cnblogs.com/ethnicity/p/19159829). Calico's pool modes: Never, Always,
+//! CrossSubnet (https://docs.tigera.io/calico/latest/reference/resources/ippool).
+
+use std::net::IpAddr;
+
+use super::{Check, CheckInfo};
+use crate::diagnose::expect::{cidr_contains, parse_cidr};
+use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "calico-ipip-on-flat-network",
+    catalog: "C28",
+    title: "Calico IPIP encapsulation where all nodes share one subnet",
+    layer: Layer::Overlay,
+    cause: true,
+    references: &[
+        "https://docs.tigera.io/calico/latest/reference/resources/ippool",
+        "https://docs.tigera.io/calico/latest/networking/configuring/vxlan-ipip",
+        "https://www.cnblogs.com/ethnicity/p/19159829",
+    ],
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    let pools: Vec<_> = cx
+        .cluster
+        .state
+        .ip_pools
+        .iter()
+        .filter(|p| !p.spec.disabled && p.spec.ipip_mode == "Always")
+        .collect();
+    if pools.is_empty() {
+        return;
+    }
+    let nodes = &cx.cluster.state.nodes;
+    let internal: Vec<(String, IpAddr)> = nodes
+        .iter()
+        .flat_map(|n| {
+            n.addresses_of("InternalIP")
+                .filter_map(|a| a.parse::<IpAddr>().ok())
+                .filter(IpAddr::is_ipv4)
+                .map(|ip| (n.metadata.name.clone(), ip))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if internal.len() < 2 {
+        return;
+    }
+    // The subnet of this node's own InternalIP, from its interface address.
+    let local = cx.node.local_addresses();
+    let Some((subnet, dev)) = local.iter().find_map(|(ip, dev, a)| {
+        internal
+            .iter()
+            .any(|(_, n)| n == ip)
+            .then(|| ((*ip, a.prefixlen), dev.to_string()))
+    }) else {
+        out.cannot(cx.not_concluded(
+            &INFO,
+            "whether IPIP is needed between the nodes",
+            "no local address of this node is a Node InternalIP (or addresses were not collected)",
+            Some("ip -br addr; kubectl get nodes -o wide"),
+        ));
+        return;
+    };
+    let outside: Vec<&(String, IpAddr)> = internal
+        .iter()
+        .filter(|(_, ip)| !cidr_contains(subnet, *ip))
+        .collect();
+    if !outside.is_empty() {
+        // Nodes on other subnets need encapsulation (or CrossSubnet); not this finding.
+        return;
+    }
+    let subnet_text = format!("{}/{}", network(subnet), subnet.1);
+    for pool in pools {
+        let name = &pool.metadata.name;
+        let mut f = cx.finding(
+            &INFO,
+            Severity::Error,
+            Confidence::Medium,
+            format!(
+                "Calico IPPool {name} encapsulates pod traffic in IPIP (ipipMode: Always) \
+                 although every node ({}) is on the subnet {subnet_text}",
+                internal.len()
+            ),
+        );
+        f.subject = Some(name.clone());
+        f.detail = format!(
+            "Pod traffic between nodes, and so Service traffic to endpoints on other nodes, \
+             travels as IP protocol 4 over {dev}. On one L2 subnet plain routing needs no \
+             tunnel; where the network drops protocol 4 every cross-node connection times out. \
+             Switching the pool to Never (or CrossSubnet) removes the dependency."
+        );
+        let yaml = IPPOOLS_YAML
+            .iter()
+            .find(|f| {
+                cx.cluster
+                    .text(f)
+                    .is_some_and(|t| t.contains(name.as_str()))
+            })
+            .copied()
+            .unwrap_or(IPPOOLS_YAML[0]);
+        let (locator, excerpt) = cx
+            .cluster
+            .find_line(yaml, Some(&format!("name: {name}")), &["ipipMode:"])
+            .map_or_else(
+                || {
+                    (
+                        format!("{name} .spec.ipipMode"),
+                        "ipipMode: Always".to_string(),
+                    )
+                },
+                |(n, l)| (format!("line {n} ({name})"), l),
+            );
+        f.evidence.push(Evidence::new(
+            ClusterFacts::artifact(yaml),
+            locator,
+            excerpt,
+        ));
+        if let Some(cidr) = parse_cidr(&pool.spec.cidr).map(|(a, l)| format!("{a}/{l}")) {
+            f.evidence.push(Evidence::new(
+                ClusterFacts::artifact(yaml),
+                format!("{name} .spec.cidr"),
+                format!("cidr: {cidr}"),
+            ));
+        }
+        f.evidence.push(Evidence::new(
+            ClusterFacts::artifact(NODES_YAML),
+            "status.addresses InternalIP",
+            internal
+                .iter()
+                .map(|(n, ip)| format!("{n} {ip}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+        f.evidence.push(Evidence::new(
+            netsnap_bundle::names::RTNL_ADDRS,
+            format!("link {dev}"),
+            format!("{}/{} (subnet {subnet_text})", subnet.0, subnet.1),
+        ));
+        let tunnel_routes = cx.node.routes_via("tunl0").count();
+        if tunnel_routes > 0 {
+            f.evidence.push(Evidence::new(
+                netsnap_bundle::names::RTNL_ROUTES_V4,
+                "routes via tunl0",
+                format!("{tunnel_routes} routes to pod blocks go through tunl0"),
+            ));
+        }
+        let resource = if pool.api_version.starts_with("crd.projectcalico.org") {
+            "ippools.crd.projectcalico.org"
+        } else {
+            "ippools.projectcalico.org"
+        };
+        let patch = r#"{"spec":{"ipipMode":"Never"}}"#.to_string();
+        f.fix.push(FixStep::new(
+            format!(
+                "Switch pool {name} to plain routing (ipipMode: Never; CrossSubnet if nodes \
+                 may later sit on other subnets). calico-node then reprograms the routes."
+            ),
+            vec![format!(
+                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
+            )],
+            FixAction::KubectlPatch {
+                resource: resource.to_string(),
+                namespace: None,
+                name: name.clone(),
+                patch,
+            },
+        ));
+        out.add(f);
+    }
+}
+
+fn network((ip, len): (IpAddr, u8)) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
+}

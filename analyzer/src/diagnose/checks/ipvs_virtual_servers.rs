@@ -1,0 +1,109 @@
+//! Expected vs actual, IPVS mode: a Service address kube-proxy should have turned into a
+//! virtual server (ClusterIP, each node address for a NodePort, externalIPs, LoadBalancer IPs;
+//! `pkg/proxy/ipvs/proxier.go` `syncService`) is not in the IPVS table. Connections to it are
+//! not balanced: they time out or reach whatever else listens there.
+
+use std::collections::BTreeMap;
+
+use super::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::expect::{self, ExpectedVirtualServer, ServicePortRef};
+use crate::diagnose::facts::{ClusterFacts, SERVICES_YAML};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "ipvs-virtual-server-missing",
+    catalog: "C01",
+    title: "A Service address has no IPVS virtual server",
+    layer: Layer::Proxy,
+    cause: false,
+    references: &["https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/ipvs/proxier.go"],
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    let Some(exp) = &cx.ipvs_expected else {
+        return;
+    };
+    let (table, table_ev) = match ipvs_table_or_empty(cx) {
+        Ok(t) => t,
+        Err(m) => {
+            out.cannot(cx.not_concluded(
+                &INFO,
+                "whether every Service address has its IPVS virtual server",
+                m.to_string(),
+                Some("ipvsadm -Ln on the node"),
+            ));
+            return;
+        }
+    };
+    let excluded = cx
+        .cluster
+        .kube_proxy()
+        .map(|c| c.ipvs.exclude_cidrs.clone())
+        .unwrap_or_default();
+    let diff = expect::diff(exp, &table, &excluded);
+    let mut by_service: BTreeMap<&ServicePortRef, Vec<&ExpectedVirtualServer>> = BTreeMap::new();
+    for e in &diff.missing {
+        by_service.entry(&e.service).or_default().push(e);
+    }
+    for (sref, missing) in by_service {
+        let addrs: Vec<String> = missing
+            .iter()
+            .map(|e| format!("{} ({})", e.vaddr, e.role.as_str()))
+            .collect();
+        let mut f = cx.finding(
+            &INFO,
+            Severity::Error,
+            Confidence::High,
+            format!(
+                "Service {sref} has no IPVS virtual server for {}",
+                list_capped(&addrs, 3)
+            ),
+        );
+        f.subject = Some(sref.to_string());
+        f.detail = format!(
+            "kube-proxy in IPVS mode turns every Service address into a virtual server; {} \
+             of them for this Service port are not in the table ({} expected on this node).",
+            missing.len(),
+            exp.virtual_servers
+                .iter()
+                .filter(|e| e.service == *sref)
+                .count()
+        );
+        let svc_line = cx.cluster.find_line(
+            SERVICES_YAML,
+            Some(&format!("name: {}", sref.name)),
+            &["nodePort:"],
+        );
+        if let Some((n, line)) =
+            svc_line.filter(|_| missing.iter().any(|e| e.role == expect::Role::NodePort))
+        {
+            f.evidence.push(Evidence::new(
+                ClusterFacts::artifact(SERVICES_YAML),
+                format!("line {n} ({}/{})", sref.namespace, sref.name),
+                line,
+            ));
+        }
+        f.evidence.push(table_ev.clone());
+        f.evidence.push(Evidence::new(
+            table_ev.artifact.clone(),
+            "virtual servers",
+            format!(
+                "missing: {}",
+                list_capped(
+                    &missing
+                        .iter()
+                        .map(|e| e.vaddr.to_string())
+                        .collect::<Vec<_>>(),
+                    EVIDENCE_ITEMS
+                )
+            ),
+        ));
+        f.fix.push(FixStep::manual(
+            "Fix what stops kube-proxy from programming IPVS (see the cause above, or \
+             kube-proxy's log); kube-proxy recreates the virtual servers on its next sync.",
+        ));
+        out.add(f);
+    }
+}

@@ -1,0 +1,152 @@
+//! The checks, one per file, each small and alike: a [`CheckInfo`] and a `run` function that
+//! reads the [`Context`] and adds findings or "not concluded" notes. [`ALL`] is the registry;
+//! `docs/checks.md` lists the same checks (a test keeps the two in step).
+
+use std::borrow::Cow;
+
+use netsnap_bundle::names;
+
+use super::facts::Missing;
+use super::{Check, CheckInfo, Context, Evidence, FixAction, FixStep};
+use crate::decode::ipvs::IpvsTable;
+use crate::decode::modules::ModuleStatus;
+
+mod calico_ipip;
+mod ipvs_modules;
+mod ipvs_real_servers;
+mod ipvs_virtual_servers;
+mod kube_ipvs0;
+mod tunl0_stale;
+
+/// Every check, in the order they run (the report orders findings itself).
+pub const ALL: &[Check] = &[
+    ipvs_modules::CHECK,
+    ipvs_virtual_servers::CHECK,
+    ipvs_real_servers::CHECK,
+    kube_ipvs0::CHECK,
+    calico_ipip::CHECK,
+    tunl0_stale::CHECK,
+];
+
+/// The descriptions of every check.
+pub fn infos() -> impl Iterator<Item = &'static CheckInfo> {
+    ALL.iter().map(|c| c.info)
+}
+
+/// At most this many items are quoted in one finding's evidence; the rest are counted.
+pub const EVIDENCE_ITEMS: usize = 10;
+
+/// The IPVS table, or, when IPVS was skipped because ip_vs is not loaded, an empty table: no
+/// module, no virtual servers (the skip is then itself the evidence). Other reasons for a
+/// missing table are returned.
+pub fn ipvs_table_or_empty<'a>(
+    cx: &'a Context<'_>,
+) -> Result<(Cow<'a, IpvsTable>, Evidence), Missing> {
+    match &cx.node.ipvs {
+        Ok(t) => Ok((
+            Cow::Borrowed(t),
+            Evidence::new(
+                names::IPVS_SERVICES,
+                "IPVS table",
+                format!("{} virtual servers", t.services.len()),
+            ),
+        )),
+        Err(m) => match cx.node.module("ip_vs") {
+            ModuleStatus::NotLoaded { .. } | ModuleStatus::NotAvailable => {
+                let why = cx
+                    .node
+                    .bundle
+                    .evidence(names::IPVS_SERVICES)
+                    .absence()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| m.why.clone());
+                Ok((
+                    Cow::Owned(IpvsTable::default()),
+                    Evidence::new(
+                        "manifest.json",
+                        names::IPVS_SERVICES,
+                        format!("no IPVS table: {why}"),
+                    ),
+                ))
+            }
+            _ => Err(m.clone()),
+        },
+    }
+}
+
+/// Evidence that a module is not in `/proc/modules` (and not built in).
+pub fn module_absence_evidence(cx: &Context<'_>, module: &str) -> Vec<Evidence> {
+    let mut ev = Vec::new();
+    if let Some(p) = &cx.node.modules.proc_modules {
+        ev.push(Evidence::new(
+            names::PROC_MODULES,
+            "whole file",
+            format!("no {module} among {} loaded modules", p.len()),
+        ));
+    }
+    if let Some(b) = &cx.node.modules.builtin {
+        ev.push(Evidence::new(
+            names::MODULES_BUILTIN,
+            "whole file",
+            format!(
+                "{module} is not built in ({} built-in modules listed)",
+                b.len()
+            ),
+        ));
+    }
+    if let Some(c) = &cx.node.modules.config {
+        let sym = format!("CONFIG_{}", module.to_ascii_uppercase());
+        if let Some(v) = c.get(&sym) {
+            ev.push(Evidence::new(
+                names::KERNEL_CONFIG,
+                sym.clone(),
+                format!("{sym}={v}"),
+            ));
+        }
+    }
+    ev
+}
+
+/// A fix step restarting a DaemonSet's pod on this node.
+pub fn restart_node_pod(
+    cx: &Context<'_>,
+    text: &str,
+    namespace: &str,
+    daemonset: &str,
+    selector: &str,
+) -> FixStep {
+    let node = cx.identity.as_ref().map(|i| i.name.clone());
+    let command = match &node {
+        Some(n) => format!(
+            "kubectl -n {namespace} delete pod -l {selector} --field-selector spec.nodeName={n}"
+        ),
+        None => format!("kubectl -n {namespace} rollout restart daemonset/{daemonset}"),
+    };
+    FixStep::new(
+        text,
+        vec![command],
+        FixAction::RestartNodePod {
+            namespace: namespace.to_string(),
+            daemonset: daemonset.to_string(),
+            selector: selector.to_string(),
+            node,
+        },
+    )
+}
+
+/// "a, b, c and 7 more".
+pub fn list_capped<T: std::fmt::Display>(items: &[T], cap: usize) -> String {
+    let mut s = items
+        .iter()
+        .take(cap)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > cap {
+        s.push_str(&format!(" and {} more", items.len() - cap));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,259 @@
+//! C28, second half: IPIP is off in every Calico IPPool, yet `tunl0` is still UP with its
+//! tunnel address, and routes to other nodes' pod blocks may still point into it. Calico does
+//! not take the device down when IPIP is switched off (projectcalico/calico#4856 shows Felix
+//! keeping a tunnel device while FelixConfiguration enables it); stale routes keep
+//! encapsulating traffic the other side no longer expects. In the motivating case the NodePort
+//! kept timing out until `tunl0` was set down. Bare existence of `tunl0` is normal: the ipip
+//! module creates it when loaded (failure catalog part 3, rule 7).
+
+use std::net::IpAddr;
+
+use netsnap_bundle::names;
+
+use super::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, IPPOOLS_YAML};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "tunl0-routes-while-ipip-off",
+    catalog: "C28",
+    title: "tunl0 still UP (and routed through) after IPIP was switched off",
+    layer: Layer::Overlay,
+    cause: true,
+    references: &[
+        "https://github.com/projectcalico/calico/issues/4856",
+        "https://www.cnblogs.com/ethnicity/p/19159829",
+    ],
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+const TUNL0: &str = "tunl0";
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    let Some(link) = cx.node.link(TUNL0) else {
+        return;
+    };
+    if !link.is_up() {
+        return;
+    }
+    let addrs: Vec<IpAddr> = cx
+        .node
+        .addrs_of(link.summary.ifindex)
+        .filter_map(|a| a.ip)
+        .collect();
+    let routes: Vec<String> = cx
+        .node
+        .routes_via(TUNL0)
+        .map(|r| {
+            let mut s = r.dst.clone();
+            if let Some(g) = &r.gateway {
+                s.push_str(&format!(" via {g}"));
+            }
+            if let Some(p) = &r.protocol {
+                s.push_str(&format!(" proto {p}"));
+            }
+            s
+        })
+        .collect();
+    if addrs.is_empty() && routes.is_empty() {
+        return;
+    }
+    let pools = &cx.cluster.state.ip_pools;
+    if pools.is_empty() {
+        if !routes.is_empty() {
+            out.cannot(cx.not_concluded(
+                &INFO,
+                "whether the routes via tunl0 are still wanted",
+                "tunl0 is UP and routes through it, but no Calico IPPool was collected to say \
+                 whether IPIP is on",
+                Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.ipipMode)"),
+            ));
+        }
+        return;
+    }
+    let ipip_on = pools
+        .iter()
+        .filter(|p| !p.spec.disabled)
+        .any(|p| matches!(p.spec.ipip_mode.as_str(), "Always" | "CrossSubnet"));
+    if ipip_on {
+        return;
+    }
+    let severity = if routes.is_empty() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let summary = if routes.is_empty() {
+        format!(
+            "tunl0 is still UP with {} although no IPPool uses IPIP",
+            list_capped(&addrs, 2)
+        )
+    } else {
+        format!(
+            "{} routes still go through tunl0 although no IPPool uses IPIP",
+            routes.len()
+        )
+    };
+    let mut f = cx.finding(
+        &INFO,
+        severity,
+        if routes.is_empty() {
+            Confidence::Medium
+        } else {
+            Confidence::High
+        },
+        summary,
+    );
+    f.subject = Some(TUNL0.to_string());
+    f.detail = "Every IPPool has ipipMode Never, so other nodes no longer expect IPIP \
+        packets, but this node still encapsulates traffic to the pod blocks routed via tunl0, \
+        and keeps the tunnel address, which the kernel may pick as the source of traffic to \
+        pods. Cross-node pod and Service traffic from this node fails until the routes are \
+        gone and tunl0 is down."
+        .to_string();
+    for p in pools {
+        let name = &p.metadata.name;
+        let yaml = IPPOOLS_YAML
+            .iter()
+            .find(|y| {
+                cx.cluster
+                    .text(y)
+                    .is_some_and(|t| t.contains(name.as_str()))
+            })
+            .copied()
+            .unwrap_or(IPPOOLS_YAML[0]);
+        let mode = if p.spec.ipip_mode.is_empty() {
+            "ipipMode not set (Never)".to_string()
+        } else {
+            format!("ipipMode: {}", p.spec.ipip_mode)
+        };
+        let (locator, excerpt) = cx
+            .cluster
+            .find_line(yaml, Some(&format!("name: {name}")), &["ipipMode:"])
+            .map_or_else(
+                || (format!("{name} .spec"), mode.clone()),
+                |(n, l)| (format!("line {n} ({name})"), l),
+            );
+        f.evidence.push(Evidence::new(
+            ClusterFacts::artifact(yaml),
+            locator,
+            excerpt,
+        ));
+    }
+    f.evidence.push(Evidence::new(
+        names::RTNL_LINKS,
+        "link tunl0",
+        format!(
+            "tunl0: <{}> mtu {}",
+            link.summary.flags.join(","),
+            link.summary
+                .mtu
+                .map_or_else(|| "?".to_string(), |m| m.to_string())
+        ),
+    ));
+    if !addrs.is_empty() {
+        f.evidence.push(Evidence::new(
+            names::RTNL_ADDRS,
+            "link tunl0",
+            format!("inet {}", list_capped(&addrs, EVIDENCE_ITEMS)),
+        ));
+    }
+    if !routes.is_empty() {
+        f.evidence.push(Evidence::new(
+            names::RTNL_ROUTES_V4,
+            "routes via tunl0",
+            list_capped(&routes, EVIDENCE_ITEMS),
+        ));
+    }
+    let felix_pinned = cx
+        .cluster
+        .state
+        .felix_configurations
+        .iter()
+        .find(|fc| fc.spec.ipip_enabled == Some(true));
+    if let Some(fc) = felix_pinned {
+        let name = &fc.metadata.name;
+        let yaml = FELIX_YAML[0];
+        let (locator, excerpt) = cx
+            .cluster
+            .find_line(yaml, Some(&format!("name: {name}")), &["ipipEnabled:"])
+            .map_or_else(
+                || {
+                    (
+                        format!("{name} .spec.ipipEnabled"),
+                        "ipipEnabled: true".to_string(),
+                    )
+                },
+                |(n, l)| (format!("line {n} ({name})"), l),
+            );
+        f.evidence.push(Evidence::new(
+            ClusterFacts::artifact(yaml),
+            locator,
+            excerpt,
+        ));
+        let resource = if fc.api_version.starts_with("crd.projectcalico.org") {
+            "felixconfigurations.crd.projectcalico.org"
+        } else {
+            "felixconfigurations.projectcalico.org"
+        };
+        let patch = r#"{"spec":{"ipipEnabled":false}}"#.to_string();
+        f.fix.push(FixStep::new(
+            format!("FelixConfiguration {name} pins IPIP on; turn it off."),
+            vec![format!(
+                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
+            )],
+            FixAction::KubectlPatch {
+                resource: resource.to_string(),
+                namespace: None,
+                name: name.clone(),
+                patch,
+            },
+        ));
+    }
+    let calico_ns = cx
+        .cluster
+        .state
+        .pods
+        .iter()
+        .find(|p| p.metadata.labels.get("k8s-app").map(String::as_str) == Some("calico-node"))
+        .map_or("kube-system", |p| p.metadata.namespace.as_str());
+    f.fix.push(restart_node_pod(
+        cx,
+        "Restart calico-node on this node so it reprograms the pod-block routes without the tunnel.",
+        calico_ns,
+        "calico-node",
+        "k8s-app=calico-node",
+    ));
+    if !routes.is_empty() {
+        f.fix.push(FixStep::new(
+            "Delete routes that still go through tunl0 (only those calico-node left behind).",
+            vec![
+                "ip route show dev tunl0".to_string(),
+                "ip route del <dst> dev tunl0".to_string(),
+            ],
+            FixAction::DeleteRoutes {
+                ifname: TUNL0.to_string(),
+                protocol: Some("bird".to_string()),
+                destinations: cx.node.routes_via(TUNL0).map(|r| r.dst.clone()).collect(),
+            },
+        ));
+    }
+    f.fix.push(FixStep::new(
+        "Remove the stale tunnel address from tunl0.",
+        vec!["ip addr flush dev tunl0".to_string()],
+        FixAction::FlushAddresses {
+            ifname: TUNL0.to_string(),
+        },
+    ));
+    f.fix.push(FixStep::new(
+        "Take tunl0 down, once no pool uses IPIP and no route uses the device.",
+        vec!["ip link set tunl0 down".to_string()],
+        FixAction::LinkDown {
+            ifname: TUNL0.to_string(),
+        },
+    ));
+    out.add(f);
+}

@@ -1,0 +1,371 @@
+//! Everything the checks read about one node, decoded once from its bundle. Each piece is
+//! either known or missing with the reason, so a check can say "cannot conclude: X was not
+//! collected (skipped: ...)" instead of passing silently.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use netsnap_bundle::{names, HostInfo};
+
+use crate::decode::ipvs::IpvsTable;
+use crate::decode::k8s::{self, ClusterState, KubeProxyConfiguration, Node};
+use crate::decode::modules::{ModuleEvidence, ModuleStatus};
+use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
+use crate::decode::sysctl::{parse_sysctls, SysctlValue};
+use crate::load::Bundle;
+use crate::show;
+
+/// The kernel's `local` routing table (`RT_TABLE_LOCAL`).
+const RT_TABLE_LOCAL: u32 = 255;
+
+/// Evidence that is missing: which artifact, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub artifact: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.artifact, self.why)
+    }
+}
+
+/// A piece of evidence, decoded, or why there is none.
+pub type Known<T> = Result<T, Missing>;
+
+/// One node's evidence.
+#[derive(Debug)]
+pub struct NodeFacts<'a> {
+    pub bundle: &'a Bundle,
+    /// Where the bundle was read from, as given.
+    pub origin: String,
+    pub host: HostInfo,
+    pub modules: ModuleEvidence,
+    /// Why `/proc/modules` is missing, when it is.
+    pub modules_missing: Option<Missing>,
+    pub sysctls: Known<BTreeMap<String, SysctlValue>>,
+    pub links: Known<Vec<Link>>,
+    pub addrs: Known<Vec<Address>>,
+    /// Every table, both families; route cache entries are left out.
+    pub routes: Known<Vec<Route>>,
+    pub ipvs: Known<IpvsTable>,
+    /// Notes from decoding (partly undecodable artifacts), for the report.
+    pub notes: Vec<String>,
+}
+
+impl<'a> NodeFacts<'a> {
+    pub fn from_bundle(bundle: &'a Bundle, origin: &str) -> Self {
+        let mut notes = Vec::new();
+        let modules = show::modules::evidence(bundle, &mut Vec::new());
+        let modules_missing = missing(bundle, names::PROC_MODULES);
+        let sysctls = text(bundle, names::SYSCTLS).map(|t| parse_sysctls(&t));
+        let links = netlink(bundle, names::RTNL_LINKS, &mut notes, rtnl::decode_links);
+        let link_names = LinkNames::from_links(links.as_deref().unwrap_or_default());
+        let addrs = netlink(bundle, names::RTNL_ADDRS, &mut notes, rtnl::decode_addrs);
+        let mut routes: Known<Vec<Route>> = Ok(Vec::new());
+        for path in [names::RTNL_ROUTES_V4, names::RTNL_ROUTES_V6] {
+            let got = netlink(bundle, path, &mut notes, |b| {
+                rtnl::decode_routes(path, b, &link_names)
+            });
+            routes = match (routes, got) {
+                (Ok(mut all), Ok(more)) => {
+                    all.extend(more.into_iter().filter(|r| !r.cloned));
+                    Ok(all)
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+        }
+        let mut ipvs_notes = Vec::new();
+        let ipvs = show::ipvs_table(bundle, &mut ipvs_notes).map_err(|e| Missing {
+            artifact: names::IPVS_SERVICES.to_string(),
+            why: e.to_string(),
+        });
+        notes.extend(ipvs_notes);
+        NodeFacts {
+            bundle,
+            origin: origin.to_string(),
+            host: bundle.manifest().host.clone(),
+            modules,
+            modules_missing,
+            sysctls,
+            links,
+            addrs,
+            routes,
+            ipvs,
+            notes,
+        }
+    }
+
+    /// The status of a kernel module.
+    pub fn module(&self, name: &str) -> ModuleStatus {
+        self.modules.status(name)
+    }
+
+    /// A sysctl's value, when it was read.
+    pub fn sysctl(&self, key: &str) -> Option<&str> {
+        match self.sysctls.as_ref().ok()?.get(key)? {
+            SysctlValue::Value(v) => Some(v.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The link named `name`.
+    pub fn link(&self, name: &str) -> Option<&Link> {
+        self.links
+            .as_ref()
+            .ok()?
+            .iter()
+            .find(|l| l.ifname() == name)
+    }
+
+    /// The addresses of the link with index `ifindex`.
+    pub fn addrs_of(&self, ifindex: u32) -> impl Iterator<Item = &Address> {
+        self.addrs
+            .iter()
+            .flatten()
+            .filter(move |a| a.ifindex == ifindex)
+    }
+
+    /// Every local address with the link it is on.
+    pub fn local_addresses(&self) -> Vec<(IpAddr, &str, &Address)> {
+        let (Ok(links), Ok(addrs)) = (&self.links, &self.addrs) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for a in addrs {
+            let Some(ip) = a.ip else { continue };
+            let name = links
+                .iter()
+                .find(|l| l.summary.ifindex == a.ifindex)
+                .map_or("?", Link::ifname);
+            out.push((ip, name, a));
+        }
+        out
+    }
+
+    /// Routes whose device (or one of whose nexthops' devices) is `dev`, outside the `local`
+    /// table (whose entries the kernel derives from the device's own addresses).
+    pub fn routes_via<'s>(&'s self, dev: &'s str) -> impl Iterator<Item = &'s Route> + 's {
+        self.routes.iter().flatten().filter(move |r| {
+            r.table_id != RT_TABLE_LOCAL
+                && (r.dev.as_deref() == Some(dev)
+                    || r.nexthops
+                        .iter()
+                        .flatten()
+                        .any(|n| n.dev.as_deref() == Some(dev)))
+        })
+    }
+
+    /// The text of an artifact, when present.
+    pub fn text(&self, path: &str) -> Known<String> {
+        text(self.bundle, path)
+    }
+}
+
+/// The Kubernetes side: every object from every input, and which Node each bundle is.
+#[derive(Debug, Default)]
+pub struct ClusterFacts {
+    pub state: ClusterState,
+    /// Which `k8s/` artifact each kind came from, for evidence: resource file name → path.
+    pub sources: BTreeMap<&'static str, String>,
+    /// `k8s/` artifacts that were not collected, and why.
+    pub missing: Vec<Missing>,
+    /// Whether any Kubernetes object was read at all.
+    pub collected: bool,
+    /// Raw texts of the `k8s/` artifacts (YAML and logs), for line lookups.
+    pub texts: BTreeMap<String, String>,
+}
+
+/// The resources the collector reads with `kubectl get -o yaml` (see the collector's kubectl
+/// probe), by artifact file name.
+pub const SERVICES_YAML: &str = "services.yaml";
+pub const ENDPOINTS_YAML: &str = "endpoints.yaml";
+pub const ENDPOINTSLICES_YAML: &str = "endpointslices.discovery.k8s.io.yaml";
+pub const NODES_YAML: &str = "nodes.yaml";
+pub const PODS_YAML: &str = "pods.yaml";
+pub const KUBE_PROXY_CONFIGMAP_YAML: &str = "configmap-kube-system-kube-proxy.yaml";
+pub const KUBE_PROXY_DAEMONSET_YAML: &str = "daemonset-kube-system-kube-proxy.yaml";
+pub const KUBE_PROXY_LOGS: &str = "logs-kube-system-kube-proxy.txt";
+pub const IPPOOLS_YAML: &[&str] = &[
+    "ippools.crd.projectcalico.org.yaml",
+    "ippools.projectcalico.org.yaml",
+];
+pub const FELIX_YAML: &[&str] = &[
+    "felixconfigurations.crd.projectcalico.org.yaml",
+    "felixconfigurations.projectcalico.org.yaml",
+];
+
+impl ClusterFacts {
+    /// Reads every `k8s/*` artifact of every bundle. A later bundle's copy of an object
+    /// replaces an earlier one.
+    pub fn from_bundles<'b>(bundles: impl IntoIterator<Item = &'b Bundle>) -> Self {
+        let mut facts = ClusterFacts::default();
+        let prefix = format!("{}/", names::K8S_DIR);
+        for bundle in bundles {
+            // Listed artifacts, and files put into k8s/ by hand (a fixture, an import).
+            let mut paths: Vec<&str> = bundle
+                .manifest()
+                .artifacts
+                .iter()
+                .map(|a| a.path.as_str())
+                .chain(bundle.paths())
+                .filter(|p| p.starts_with(&prefix))
+                .collect();
+            paths.sort_unstable();
+            paths.dedup();
+            for path in paths {
+                let ev = bundle.evidence(path);
+                let Some(bytes) = ev.bytes() else {
+                    if let Some(why) = ev.absence() {
+                        facts.missing.push(Missing {
+                            artifact: path.to_string(),
+                            why: why.to_string(),
+                        });
+                    }
+                    continue;
+                };
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                if path.ends_with(".yaml") || path.ends_with(".json") {
+                    match k8s::parse_objects(&text) {
+                        Ok(objects) => {
+                            facts.collected |= !objects.is_empty();
+                            facts.state.add(objects);
+                        }
+                        Err(e) => facts.state.problems.push(format!("{path}: {e}")),
+                    }
+                }
+                facts.texts.insert(path.to_string(), text);
+            }
+        }
+        facts
+    }
+
+    /// The kube-proxy configuration, when the ConfigMap was read.
+    pub fn kube_proxy(&self) -> Option<&KubeProxyConfiguration> {
+        self.state.kube_proxy_config.as_ref()
+    }
+
+    /// The artifact path of a `k8s/` file name.
+    pub fn artifact(name: &str) -> String {
+        names::k8s_artifact(name)
+    }
+
+    /// The first line of artifact `name` (a `k8s/` file name) that contains every needle
+    /// after the line containing `after` (when given): (1-based line number, trimmed text).
+    pub fn find_line(
+        &self,
+        name: &str,
+        after: Option<&str>,
+        needles: &[&str],
+    ) -> Option<(usize, String)> {
+        let text = self.texts.get(&Self::artifact(name))?;
+        find_line(text, after, needles)
+    }
+
+    /// The text of a `k8s/` artifact.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts.get(&Self::artifact(name)).map(String::as_str)
+    }
+
+    /// Why a `k8s/` artifact is missing, if it is listed as not collected.
+    pub fn why_missing(&self, name: &str) -> Option<&Missing> {
+        let path = Self::artifact(name);
+        self.missing.iter().find(|m| m.artifact == path)
+    }
+}
+
+/// The first line containing every needle, after the first line containing `after`.
+pub fn find_line(text: &str, after: Option<&str>, needles: &[&str]) -> Option<(usize, String)> {
+    let mut lines = text.lines().enumerate();
+    if let Some(after) = after {
+        lines.by_ref().find(|(_, l)| l.contains(after))?;
+    }
+    lines
+        .find(|(_, l)| needles.iter().all(|n| l.contains(n)))
+        .map(|(i, l)| (i + 1, l.trim().to_string()))
+}
+
+/// How the bundle's node was matched to a Kubernetes Node object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeIdentity {
+    pub name: String,
+    /// "InternalIP 192.168.122.96 is a local address", "hostname", "hostnameOverride".
+    pub basis: String,
+}
+
+/// Which Node object this bundle's node is: the Node one of whose addresses is a local
+/// address of the bundle (what kubelet registered), else the one named like the host.
+pub fn identify_node(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Option<NodeIdentity> {
+    let local: Vec<IpAddr> = node.local_addresses().iter().map(|(ip, ..)| *ip).collect();
+    let by_addr = |n: &Node| {
+        n.status
+            .addresses
+            .iter()
+            .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
+            .find(|a| {
+                a.address
+                    .parse()
+                    .is_ok_and(|ip: IpAddr| local.contains(&ip))
+            })
+            .map(|a| format!("its {} {} is a local address", a.type_, a.address))
+    };
+    for n in &cluster.state.nodes {
+        if let Some(basis) = by_addr(n) {
+            return Some(NodeIdentity {
+                name: n.metadata.name.clone(),
+                basis,
+            });
+        }
+    }
+    let host = node.host.hostname.as_str();
+    let short = host.split('.').next().unwrap_or(host);
+    cluster
+        .state
+        .nodes
+        .iter()
+        .find(|n| n.metadata.name == host || n.metadata.name == short)
+        .map(|n| NodeIdentity {
+            name: n.metadata.name.clone(),
+            basis: format!("its name matches the host name {host}"),
+        })
+}
+
+fn missing(bundle: &Bundle, path: &str) -> Option<Missing> {
+    bundle.evidence(path).absence().map(|why| Missing {
+        artifact: path.to_string(),
+        why: why.to_string(),
+    })
+}
+
+fn text(bundle: &Bundle, path: &str) -> Known<String> {
+    let ev = bundle.evidence(path);
+    match ev.bytes() {
+        Some(b) => Ok(String::from_utf8_lossy(b).into_owned()),
+        None => Err(missing(bundle, path).unwrap_or(Missing {
+            artifact: path.to_string(),
+            why: "is missing".to_string(),
+        })),
+    }
+}
+
+fn netlink<T>(
+    bundle: &Bundle,
+    path: &str,
+    notes: &mut Vec<String>,
+    decode: impl FnOnce(&[u8]) -> rtnl::Decoded<T>,
+) -> Known<Vec<T>> {
+    let ev = bundle.evidence(path);
+    let Some(bytes) = ev.bytes() else {
+        return Err(missing(bundle, path).unwrap_or(Missing {
+            artifact: path.to_string(),
+            why: "is missing".to_string(),
+        }));
+    };
+    let d = decode(bytes);
+    notes.extend(d.errors.iter().map(ToString::to_string));
+    if !d.complete {
+        notes.push(format!("{path}: the dump is incomplete (no NLMSG_DONE)"));
+    }
+    Ok(d.items)
+}

@@ -1,0 +1,339 @@
+//! Diagnosis: from one or more bundles to findings linked into causal chains.
+//!
+//! `analyze` decodes each bundle once ([`facts`]), computes what kube-proxy should have
+//! programmed ([`expect`]), runs every check of [`checks::ALL`] on every node, and links the
+//! findings ([`chain`]). Checks never print; they add findings and "not concluded" notes to
+//! an [`Outcome`].
+
+pub mod chain;
+pub mod checks;
+pub mod expect;
+pub mod facts;
+pub mod finding;
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+pub use finding::{
+    Confidence, Evidence, Finding, FixAction, FixStep, Layer, NotConcluded, Severity,
+};
+
+use crate::load::Bundle;
+use expect::{IpvsExpectation, NodeInputs};
+use facts::{identify_node, ClusterFacts, NodeFacts, NodeIdentity};
+
+/// The version of the JSON report's schema (`docs/report-schema.md`). A new optional field
+/// bumps the minor number, a changed or removed one the major.
+pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+
+/// What every check declares about itself; `docs/checks.md` lists the same.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckInfo {
+    /// Stable kebab-case id, never reused.
+    pub id: &'static str,
+    /// Failure catalog entry, `C01` ... (empty when outside the catalog).
+    pub catalog: &'static str,
+    pub title: &'static str,
+    pub layer: Layer,
+    /// Whether its findings are causes (true) or visible consequences of a cause (false).
+    pub cause: bool,
+    pub references: &'static [&'static str],
+}
+
+/// A check: its description and the function that runs it on one node.
+#[derive(Clone, Copy)]
+pub struct Check {
+    pub info: &'static CheckInfo,
+    pub run: fn(&Context<'_>, &mut Outcome),
+}
+
+/// What a check sees of one node and the cluster.
+pub struct Context<'a> {
+    pub node: &'a NodeFacts<'a>,
+    pub cluster: &'a ClusterFacts,
+    /// Which Node object this is, when the Kubernetes objects say.
+    pub identity: Option<NodeIdentity>,
+    /// kube-proxy's configured mode (`ipvs`, `iptables`, `nftables`), when known.
+    pub proxy_mode: Option<ProxyMode>,
+    /// What kube-proxy in IPVS mode should have programmed here (only in IPVS mode with the
+    /// Kubernetes objects at hand).
+    pub ipvs_expected: Option<IpvsExpectation>,
+}
+
+/// The configured proxy mode and where it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyMode {
+    pub mode: String,
+    pub evidence: Evidence,
+}
+
+impl Context<'_> {
+    /// The name of the node for reports: the Node object's, else the host name.
+    pub fn node_name(&self) -> String {
+        match &self.identity {
+            Some(id) => id.name.clone(),
+            None => self.node.host.hostname.clone(),
+        }
+    }
+
+    /// A finding of `info` about this node.
+    pub fn finding(
+        &self,
+        info: &'static CheckInfo,
+        severity: Severity,
+        confidence: Confidence,
+        summary: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            id: info.id,
+            catalog: info.catalog,
+            subject: None,
+            node: Some(self.node_name()),
+            severity,
+            layer: info.layer,
+            root_cause: false,
+            explains: Vec::new(),
+            explained_by: Vec::new(),
+            confidence,
+            summary: summary.into(),
+            detail: String::new(),
+            evidence: Vec::new(),
+            fix: Vec::new(),
+            references: info.references.to_vec(),
+            is_cause: info.cause,
+        }
+    }
+
+    /// A "cannot conclude" note of `info`.
+    pub fn not_concluded(
+        &self,
+        info: &'static CheckInfo,
+        question: impl Into<String>,
+        reason: impl Into<String>,
+        would_confirm: Option<&str>,
+    ) -> NotConcluded {
+        NotConcluded {
+            id: info.id,
+            catalog: info.catalog,
+            question: question.into(),
+            reason: reason.into(),
+            would_confirm: would_confirm.map(str::to_string),
+        }
+    }
+}
+
+/// What checks add to.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub not_concluded: Vec<NotConcluded>,
+}
+
+impl Outcome {
+    pub fn add(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    pub fn cannot(&mut self, n: NotConcluded) {
+        self.not_concluded.push(n);
+    }
+}
+
+/// One analyzed input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputSummary {
+    /// The path as given.
+    pub path: String,
+    pub hostname: String,
+    pub kernel_release: String,
+    /// The Kubernetes Node it was matched to, and how.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_match: Option<String>,
+    pub collected_at: String,
+    /// Proxy mode from the kube-proxy configuration, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_mode: Option<String>,
+    /// Problems decoding this input's evidence.
+    pub notes: Vec<String>,
+}
+
+/// The whole result: the model behind every report format and the fix script.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: String,
+    pub inputs: Vec<InputSummary>,
+    /// Root causes first, in fix order, then the findings they explain, then the rest.
+    pub findings: Vec<Finding>,
+    pub not_concluded: Vec<NotConcluded>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub root_causes: usize,
+    pub not_concluded: usize,
+}
+
+impl Report {
+    /// Whether any error-level finding was made (exit status 1).
+    pub fn has_errors(&self) -> bool {
+        self.counts.error > 0
+    }
+
+    /// Findings by key.
+    pub fn get(&self, key: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.key() == key)
+    }
+}
+
+/// Analyzes bundles: `(path as given, bundle)`. Kubernetes objects from all of them form one
+/// cluster view; each bundle is a node.
+pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
+    let cluster = ClusterFacts::from_bundles(inputs.iter().map(|(_, b)| *b));
+    let mut out = Outcome::default();
+    let mut summaries = Vec::new();
+    for (path, bundle) in inputs {
+        let node = NodeFacts::from_bundle(bundle, path);
+        let cx = context(&node, &cluster);
+        for check in checks::ALL {
+            (check.run)(&cx, &mut out);
+        }
+        let m = bundle.manifest();
+        let mut notes = node.notes.clone();
+        notes.extend(cluster.state.problems.iter().cloned());
+        summaries.push(InputSummary {
+            path: path.clone(),
+            hostname: m.host.hostname.clone(),
+            kernel_release: m.host.kernel_release.clone(),
+            node: cx.identity.as_ref().map(|i| i.name.clone()),
+            node_match: cx.identity.as_ref().map(|i| i.basis.clone()),
+            collected_at: m.started_at.clone(),
+            proxy_mode: cx.proxy_mode.as_ref().map(|p| p.mode.clone()),
+            notes,
+        });
+    }
+    let findings = chain::link(out.findings);
+    let mut not_concluded = out.not_concluded;
+    not_concluded.sort();
+    not_concluded.dedup();
+    let mut counts = Counts {
+        not_concluded: not_concluded.len(),
+        ..Counts::default()
+    };
+    for f in &findings {
+        match f.severity {
+            Severity::Error => counts.error += 1,
+            Severity::Warning => counts.warning += 1,
+            Severity::Info => counts.info += 1,
+        }
+        counts.root_causes += usize::from(f.root_cause);
+    }
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool: format!("netsnap {}", env!("CARGO_PKG_VERSION")),
+        inputs: summaries,
+        findings,
+        not_concluded,
+        counts,
+    }
+}
+
+fn context<'a>(node: &'a NodeFacts<'a>, cluster: &'a ClusterFacts) -> Context<'a> {
+    let identity = identify_node(node, cluster);
+    let proxy_mode = proxy_mode(cluster);
+    let mut cx = Context {
+        node,
+        cluster,
+        identity,
+        proxy_mode,
+        ipvs_expected: None,
+    };
+    if cx.proxy_mode.as_ref().is_some_and(|m| m.mode == "ipvs") && cluster.collected {
+        let config = cluster.kube_proxy();
+        let override_name = config.map_or("", |c| c.hostname_override.as_str());
+        let node_name = if override_name.is_empty() {
+            cx.node_name()
+        } else {
+            override_name.to_string()
+        };
+        let local_addresses: Vec<(IpAddr, String)> = node
+            .local_addresses()
+            .into_iter()
+            .map(|(ip, dev, _)| (ip, dev.to_string()))
+            .collect();
+        let empty = Vec::new();
+        let inputs = NodeInputs {
+            node_name: &node_name,
+            local_addresses,
+            node_port_cidrs: config.map_or(&empty, |c| &c.node_port_addresses),
+            scheduler: config.map_or("", |c| c.ipvs.scheduler.as_str()),
+        };
+        cx.ipvs_expected = Some(expect::expect_ipvs(&cluster.state, &inputs));
+    }
+    cx
+}
+
+/// The configured proxy mode: the kube-proxy ConfigMap's `mode`, else a `--proxy-mode` flag
+/// of the DaemonSet. An empty mode means iptables on Linux.
+fn proxy_mode(cluster: &ClusterFacts) -> Option<ProxyMode> {
+    use facts::{KUBE_PROXY_CONFIGMAP_YAML, KUBE_PROXY_DAEMONSET_YAML};
+    if let Some(config) = cluster.kube_proxy() {
+        let mode = config.effective_mode().to_string();
+        let (locator, excerpt) =
+            match cluster.find_line(KUBE_PROXY_CONFIGMAP_YAML, None, &["mode:"]) {
+                Some((n, l)) => (format!("line {n} (data.config.conf)"), l),
+                None => (
+                    "data.config.conf".to_string(),
+                    format!("mode not set: kube-proxy's default on Linux is {mode}"),
+                ),
+            };
+        return Some(ProxyMode {
+            mode,
+            evidence: Evidence::new(
+                ClusterFacts::artifact(KUBE_PROXY_CONFIGMAP_YAML),
+                locator,
+                excerpt,
+            ),
+        });
+    }
+    for ds in &cluster.state.daemon_sets {
+        for c in &ds.spec.template.spec.containers {
+            let args = c.command.iter().chain(&c.args);
+            let mut prev_flag = false;
+            for a in args {
+                let mode = if let Some(m) = a.strip_prefix("--proxy-mode=") {
+                    Some(m)
+                } else if prev_flag {
+                    Some(a.as_str())
+                } else {
+                    None
+                };
+                prev_flag = a == "--proxy-mode";
+                if let Some(mode) = mode {
+                    let (locator, excerpt) = cluster
+                        .find_line(KUBE_PROXY_DAEMONSET_YAML, None, &["--proxy-mode"])
+                        .map_or_else(
+                            || ("spec.template.spec.containers".to_string(), a.clone()),
+                            |(n, l)| (format!("line {n}"), l),
+                        );
+                    return Some(ProxyMode {
+                        mode: mode.to_string(),
+                        evidence: Evidence::new(
+                            ClusterFacts::artifact(KUBE_PROXY_DAEMONSET_YAML),
+                            locator,
+                            excerpt,
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    None
+}

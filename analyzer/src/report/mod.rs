@@ -1,0 +1,125 @@
+//! Reports of a [`Report`]: terminal text, Markdown and JSON. All render the same model and
+//! write to `impl Write`; colour is the caller's choice (decided once, in `main`).
+
+mod json;
+mod markdown;
+mod text;
+
+use std::io::Write;
+
+use crate::diagnose::{Finding, Report, Severity};
+use crate::error::{Error, Result};
+
+/// Output formats of `netsnap analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Options of the text report.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions {
+    /// ANSI colour for severities and headings.
+    pub colour: bool,
+    /// Table width in columns.
+    pub width: u16,
+    /// At most this many consequences are listed under each root cause (all are in JSON).
+    pub max_consequences: usize,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            colour: false,
+            width: 110,
+            max_consequences: 8,
+        }
+    }
+}
+
+pub fn render(
+    report: &Report,
+    format: Format,
+    text: TextOptions,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let r = match format {
+        Format::Text => text::render(report, text, out),
+        Format::Markdown => markdown::render(report, text.max_consequences, out),
+        Format::Json => json::render(report, out),
+    };
+    r.map_err(|source| Error::Output { source })
+}
+
+/// User-facing words shared by the text and Markdown reports.
+pub(crate) mod words {
+    pub const ROOT_CAUSES: &str = "Root causes, in the order to fix them";
+    pub const OTHER: &str = "Other findings";
+    pub const NOT_CONCLUDED: &str = "Not concluded";
+    pub const NOTHING: &str = "No problem found in the collected evidence.";
+    pub const EVIDENCE: &str = "Evidence";
+    pub const FIX: &str = "Fix";
+    pub const LEADS_TO: &str = "Leads to";
+    pub const WHY: &str = "Why";
+    pub const CONFIDENCE: &str = "confidence";
+    pub const WOULD_CONFIRM: &str = "would settle it";
+    pub const MANUAL: &str = "manual step";
+    pub const INPUTS: &str = "Input";
+    pub const MORE: &str = "more, see --format json";
+}
+
+pub(crate) fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+pub(crate) fn confidence_word(f: &Finding) -> &'static str {
+    match f.confidence {
+        crate::diagnose::Confidence::High => "high",
+        crate::diagnose::Confidence::Medium => "medium",
+        crate::diagnose::Confidence::Low => "low",
+    }
+}
+
+/// The id with catalog entry, e.g. `ipvs-modules-missing (C01)`.
+pub(crate) fn id_label(f: &Finding) -> String {
+    if f.catalog.is_empty() {
+        f.key()
+    } else {
+        format!("{} ({})", f.key(), f.catalog)
+    }
+}
+
+/// Groups for the human reports: each root cause with the findings it explains (transitively),
+/// then the remaining findings.
+pub(crate) fn groups(report: &Report) -> (Vec<(&Finding, Vec<&Finding>)>, Vec<&Finding>) {
+    let by_key = |k: &str| report.findings.iter().find(|f| f.key() == k);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut roots = Vec::new();
+    for f in report.findings.iter().filter(|f| f.root_cause) {
+        seen.insert(f.key());
+        let mut cons = Vec::new();
+        let mut stack: Vec<String> = f.explains.iter().rev().cloned().collect();
+        while let Some(k) = stack.pop() {
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            if let Some(c) = by_key(&k) {
+                cons.push(c);
+                stack.extend(c.explains.iter().rev().cloned());
+            }
+        }
+        roots.push((f, cons));
+    }
+    let rest = report
+        .findings
+        .iter()
+        .filter(|f| !seen.contains(&f.key()))
+        .collect();
+    (roots, rest)
+}
