@@ -14,11 +14,14 @@ use std::path::{Path, PathBuf};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-/// A stored file: its path inside the bundle (relative, `/`-separated) and content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::spool::Content;
+
+/// A stored file: its path inside the bundle (relative, `/`-separated) and content (in memory
+/// or in a spool file).
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub path: String,
-    pub data: Vec<u8>,
+    pub data: Content,
 }
 
 /// Whether `path` is a safe relative bundle path: no leading `/`, no empty, `.` or `..`
@@ -41,7 +44,7 @@ fn invalid(path: &str) -> io::Error {
 
 /// Sorted entries plus the directories they need, as (path, Some(data)) or (dir, None).
 /// A path in the archive and its content (`None` for a directory).
-type Item<'a> = (String, Option<&'a [u8]>);
+type Item<'a> = (String, Option<&'a Content>);
 
 fn layout(entries: &[Entry]) -> io::Result<Vec<Item<'_>>> {
     let mut dirs = BTreeSet::new();
@@ -56,11 +59,7 @@ fn layout(entries: &[Entry]) -> io::Result<Vec<Item<'_>>> {
         }
     }
     let mut all: Vec<Item<'_>> = dirs.into_iter().map(|d| (d, None)).collect();
-    all.extend(
-        entries
-            .iter()
-            .map(|e| (e.path.clone(), Some(e.data.as_slice()))),
-    );
+    all.extend(entries.iter().map(|e| (e.path.clone(), Some(&e.data))));
     // Component-wise order puts a directory right before its contents.
     all.sort_by(|a, b| a.0.split('/').cmp(b.0.split('/')));
     all.dedup_by(|a, b| a.0 == b.0);
@@ -100,8 +99,8 @@ pub fn write_tar_gz<W: Write>(
                 tar.append_data(&mut h, format!("{full}/"), io::empty())?;
             }
             Some(data) => {
-                let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
-                tar.append_data(&mut h, full, data)?;
+                let mut h = header(tar::EntryType::Regular, 0o644, data.len());
+                tar.append_data(&mut h, full, data.reader()?)?;
             }
         }
     }
@@ -150,7 +149,7 @@ pub fn write_dir(dir: &Path, entries: &[Entry], manifest: &[u8]) -> io::Result<(
         let target = dir.join(&path);
         match data {
             None => fs::create_dir_all(&target)?,
-            Some(data) => fs::write(&target, data)?,
+            Some(data) => data.write_to(&target)?,
         }
     }
     fs::write(dir.join(netsnap_bundle::names::MANIFEST), manifest)
@@ -163,7 +162,7 @@ mod tests {
     fn entries() -> Vec<Entry> {
         let e = |p: &str, d: &str| Entry {
             path: p.into(),
-            data: d.as_bytes().to_vec(),
+            data: Content::Bytes(d.as_bytes().to_vec()),
         };
         vec![
             e("sysctl.txt", "net.ipv4.ip_forward = 1\n"),
@@ -219,7 +218,7 @@ mod tests {
             assert!(!is_safe_path(p), "{p:?}");
             let e = vec![Entry {
                 path: p.into(),
-                data: vec![],
+                data: Content::Bytes(vec![]),
             }];
             assert!(write_tar_gz(Vec::new(), "r", &e, b"{}").is_err());
         }
@@ -237,5 +236,40 @@ mod tests {
         );
         assert!(out.join("manifest.json").is_file());
         assert!(write_dir(&out, &entries(), b"{}").is_err(), "non-empty dir");
+    }
+
+    /// A spooled entry is written byte for byte like the same bytes held in memory, to the
+    /// tarball and to a directory.
+    #[test]
+    fn spooled_entries_give_the_same_bundle() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big: Vec<u8> = (0..3 * crate::spool::THRESHOLD + 17)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let mut spool = crate::spool::SpoolDir::new(dir.path()).spool(usize::MAX);
+        for chunk in big.chunks(5000) {
+            spool.write(chunk);
+        }
+        let spooled = spool.finish().expect("finish").content;
+        assert!(spooled.bytes().is_none(), "in a file");
+        let with = |data: Content| {
+            let mut e = entries();
+            e.push(Entry {
+                path: "netlink/ipvs/dests.nl".into(),
+                data,
+            });
+            e
+        };
+        let in_memory = with(Content::Bytes(big.clone()));
+        let in_file = with(spooled);
+        let a = write_tar_gz(Vec::new(), "r", &in_memory, b"{}").expect("tar");
+        let b = write_tar_gz(Vec::new(), "r", &in_file, b"{}").expect("tar");
+        assert!(a == b, "tarballs differ");
+        // Twice from the same spool file: each write reads it from the start.
+        let c = write_tar_gz(Vec::new(), "r", &in_file, b"{}").expect("tar");
+        assert!(a == c, "second tarball differs");
+        let out = dir.path().join("bundle");
+        write_dir(&out, &in_file, b"{}").expect("write");
+        assert!(fs::read(out.join("netlink/ipvs/dests.nl")).expect("read") == big);
     }
 }

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::archive::{self, Entry};
 use crate::probe::{self, commands, files, kubectl};
+use crate::spool::{Content, SpoolDir, Spooled};
 use crate::{clock, host, msg};
 
 /// Where the bundle goes.
@@ -120,7 +121,7 @@ pub mod cap {
 #[derive(Debug, Clone)]
 pub struct Record {
     pub artifact: Artifact,
-    pub content: Option<Vec<u8>>,
+    pub content: Option<Content>,
 }
 
 fn elapsed_ms(started: Instant) -> u64 {
@@ -153,8 +154,37 @@ impl Record {
                 exit_code: None,
                 stderr: None,
             },
-            content: Some(data),
+            content: Some(Content::Bytes(data)),
         }
+    }
+
+    /// Stored content from a [`Spool`](crate::spool::Spool), already capped and hashed.
+    pub fn spooled(
+        path: impl Into<String>,
+        source: Source,
+        spooled: Spooled,
+        started: Instant,
+    ) -> Record {
+        Record {
+            artifact: Artifact {
+                path: path.into(),
+                source,
+                status: Status::Ok,
+                reason: None,
+                bytes: spooled.content.len(),
+                sha256: Some(spooled.sha256_hex()),
+                duration_ms: elapsed_ms(started),
+                truncated: spooled.truncated,
+                exit_code: None,
+                stderr: None,
+            },
+            content: Some(spooled.content),
+        }
+    }
+
+    /// The stored bytes, when they are in memory (small contents always are).
+    pub fn data(&self) -> Option<&[u8]> {
+        self.content.as_ref().and_then(Content::bytes)
     }
 
     /// Nothing stored: `status` with a reason.
@@ -205,6 +235,7 @@ type Pending = Arc<Mutex<BTreeMap<String, (Source, Instant)>>>;
 #[derive(Clone)]
 pub struct Ctx {
     pub deadline: Instant,
+    spool: SpoolDir,
     records: Records,
     pending: Pending,
     abandoned: Arc<AtomicBool>,
@@ -220,9 +251,19 @@ impl Ctx {
             .insert(path.to_string(), (source.clone(), Instant::now()));
     }
 
-    pub fn put(&self, record: Record) {
+    /// Where a probe streams an artifact that may be large.
+    pub fn spool(&self, cap: usize) -> crate::spool::Spool {
+        self.spool.spool(cap)
+    }
+
+    pub fn put(&self, mut record: Record) {
         if self.abandoned.load(Ordering::SeqCst) {
             return;
+        }
+        // A large artifact read whole goes to a spool file now, so the probes' large
+        // artifacts are not all in memory together until the bundle is written.
+        if let Some(Content::Bytes(data)) = &mut record.content {
+            record.content = Some(self.spool.settle(std::mem::take(data)));
         }
         self.pending
             .lock()
@@ -247,6 +288,7 @@ impl Ctx {
 struct Runner {
     /// Probes must be done by then; the rest of the deadline is kept for writing the bundle.
     probes_end: Instant,
+    spool: SpoolDir,
     records: Records,
     quiet: bool,
 }
@@ -271,6 +313,7 @@ impl Runner {
         let deadline = (now + budget).min(self.probes_end);
         let ctx = Ctx {
             deadline,
+            spool: self.spool.clone(),
             records: Arc::clone(&self.records),
             pending: Arc::new(Mutex::new(BTreeMap::new())),
             abandoned: Arc::new(AtomicBool::new(false)),
@@ -381,8 +424,12 @@ pub fn bundle_name(hostname: &str, started: SystemTime) -> String {
 pub fn run(config: &Config, started: SystemTime) -> anyhow::Result<PathBuf> {
     let t0 = Instant::now();
     let reserve = (config.deadline / 5).min(Duration::from_secs(1));
+    let spool = match &config.output {
+        Output::TarGz(path) | Output::Dir(path) => SpoolDir::beside(path),
+    };
     let runner = Runner {
         probes_end: t0 + config.deadline.saturating_sub(reserve),
+        spool,
         records: Arc::new(Mutex::new(BTreeMap::new())),
         quiet: config.quiet,
     };
@@ -635,6 +682,7 @@ fn options(config: &Config) -> serde_json::Map<String, serde_json::Value> {
 pub fn test_ctx(f: impl FnOnce(&Ctx)) -> BTreeMap<String, Record> {
     let ctx = Ctx {
         deadline: Instant::now() + Duration::from_secs(30),
+        spool: SpoolDir::memory(),
         records: Arc::new(Mutex::new(BTreeMap::new())),
         pending: Arc::new(Mutex::new(BTreeMap::new())),
         abandoned: Arc::new(AtomicBool::new(false)),
@@ -654,7 +702,7 @@ mod tests {
         let r = Record::stored("x", src.clone(), b"abcdef".to_vec(), 4, Instant::now());
         assert!(r.artifact.truncated);
         assert_eq!(r.artifact.bytes, 4);
-        assert_eq!(r.content.as_deref(), Some(&b"abcd"[..]));
+        assert_eq!(r.data(), Some(&b"abcd"[..]));
         // sha256("abcd")
         assert_eq!(
             r.artifact.sha256.as_deref(),
@@ -679,6 +727,7 @@ mod tests {
     fn runner(secs: u64) -> Runner {
         Runner {
             probes_end: Instant::now() + Duration::from_secs(secs),
+            spool: SpoolDir::memory(),
             records: Arc::new(Mutex::new(BTreeMap::new())),
             quiet: true,
         }

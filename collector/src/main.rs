@@ -10,6 +10,7 @@ mod host;
 mod msg;
 mod netlink;
 mod probe;
+mod spool;
 mod sys;
 
 use std::path::PathBuf;

@@ -68,3 +68,7 @@ pub const KUBECTL_CHECK_TIMEOUT: &str =
 pub fn kubectl_unusable(detail: &str) -> String {
     format!("kubectl cannot reach the API server: {detail}")
 }
+
+pub fn spool_failed(e: &std::io::Error) -> String {
+    format!("could not write the temporary file next to the output: {e}")
+}

@@ -21,6 +21,7 @@ use netsnap_bundle::{names, Source, Status};
 use super::procfs::ModuleFacts;
 use super::rtnl::LinkFacts;
 use crate::collect::{cap, Ctx, Record};
+use crate::spool::{Spool, Spooled};
 use crate::{msg, sys};
 
 /// Whether to run a command.
@@ -232,34 +233,34 @@ pub fn plan(
 /// What a finished (or killed) command produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub stdout: Vec<u8>,
-    pub stdout_truncated: bool,
+    /// Standard output, capped (and marked truncated past the cap); `None` when it could not be
+    /// read in time or its spool file could not be written.
+    pub stdout: Option<Spooled>,
     pub stderr: Vec<u8>,
     pub exit_code: Option<i32>,
     pub timed_out: bool,
 }
 
-/// Reads a pipe to the end, keeping at most `cap` bytes (the rest is drained so the child
-/// never blocks on a full pipe).
-fn drain(mut r: impl Read + Send + 'static, cap: usize) -> mpsc::Receiver<(Vec<u8>, bool)> {
+/// Reads a pipe to the end into `spool`, which keeps what fits under its cap (the rest is
+/// drained so the child never blocks on a full pipe).
+fn drain(mut r: impl Read + Send + 'static, mut spool: Spool) -> mpsc::Receiver<Option<Spooled>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut truncated = false;
         let mut buf = [0u8; 16 * 1024];
         loop {
             match r.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = cap.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                    truncated |= n > room;
-                }
+                Ok(n) => spool.write(&buf[..n]),
             }
         }
-        let _ = tx.send((kept, truncated));
+        let _ = tx.send(spool.finish().ok());
     });
     rx
+}
+
+/// Standard error, a short excerpt kept in memory.
+fn drain_stderr(r: impl Read + Send + 'static) -> mpsc::Receiver<Option<Spooled>> {
+    drain(r, crate::spool::SpoolDir::memory().spool(cap::STDERR))
 }
 
 /// Runs `program` with `args` (no shell), in its own process group, until `deadline`.
@@ -268,7 +269,7 @@ pub fn run(
     argv0: &str,
     args: &[String],
     deadline: Instant,
-    stdout_cap: usize,
+    stdout: Spool,
 ) -> std::io::Result<Outcome> {
     let mut child = Command::new(program)
         .arg0(argv0)
@@ -279,8 +280,8 @@ pub fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()?;
-    let out_rx = child.stdout.take().map(|s| drain(s, stdout_cap));
-    let err_rx = child.stderr.take().map(|s| drain(s, cap::STDERR));
+    let out_rx = child.stdout.take().map(|s| drain(s, stdout));
+    let err_rx = child.stderr.take().map(drain_stderr);
     let mut outcome = Outcome::default();
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -302,16 +303,17 @@ pub fn run(
     // A grandchild that left the group may hold the pipes open: do not wait on it for long.
     let grace = Duration::from_millis(200);
     if let Some(rx) = out_rx {
-        if let Ok((data, truncated)) =
+        if let Ok(spooled) =
             rx.recv_timeout(grace.max(deadline.saturating_duration_since(Instant::now())))
         {
-            outcome.stdout = data;
-            outcome.stdout_truncated = truncated;
+            outcome.stdout = spooled;
         }
     }
     if let Some(rx) = err_rx {
-        if let Ok((data, _)) = rx.recv_timeout(grace) {
-            outcome.stderr = data;
+        if let Ok(Some(spooled)) = rx.recv_timeout(grace) {
+            if let crate::spool::Content::Bytes(data) = spooled.content {
+                outcome.stderr = data;
+            }
         }
     }
     Ok(outcome)
@@ -327,17 +329,12 @@ pub fn record(
 ) -> Record {
     let stderr = String::from_utf8_lossy(&o.stderr).trim().to_string();
     let mut r = if o.timed_out {
-        Record::stored(path, source, o.stdout, usize::MAX, started)
+        stdout_record(path, source, o.stdout, started)
             .with_status(Status::Timeout)
             .with_reason(msg::command_timeout(budget))
             .truncated()
     } else if o.exit_code == Some(0) {
-        let r = Record::stored(path, source, o.stdout, usize::MAX, started);
-        if o.stdout_truncated {
-            r.truncated()
-        } else {
-            r
-        }
+        stdout_record(path, source, o.stdout, started)
     } else {
         Record::missing(
             path,
@@ -352,6 +349,19 @@ pub fn record(
         r.artifact.stderr = Some(stderr);
     }
     r
+}
+
+/// The stored standard output (empty when none could be read).
+pub fn stdout_record(
+    path: &str,
+    source: Source,
+    stdout: Option<Spooled>,
+    started: Instant,
+) -> Record {
+    match stdout {
+        Some(spooled) => Record::spooled(path, source, spooled, started),
+        None => Record::stored(path, source, Vec::new(), 0, started),
+    }
 }
 
 pub fn probe(ctx: &Ctx, spec: &Spec) {
@@ -385,7 +395,7 @@ pub fn probe(ctx: &Ctx, spec: &Spec) {
         &spec.argv[0],
         &spec.argv[1..],
         ctx.deadline,
-        cap::COMMAND,
+        ctx.spool(cap::COMMAND),
     ) {
         Ok(o) => record(&spec.artifact, spec.source(), o, started, budget),
         Err(e) => Record::missing(
@@ -404,6 +414,7 @@ mod tests {
     use super::*;
     use crate::probe::procfs::parse_proc_modules;
     use crate::probe::rtnl::Link;
+    use crate::spool::SpoolDir;
 
     fn facts(proc_modules: &str) -> ModuleFacts {
         ModuleFacts {
@@ -533,12 +544,12 @@ mod tests {
             "sh",
             &["-c".into(), "echo partial; sleep 30 & sleep 30".into()],
             deadline,
-            1024,
+            SpoolDir::memory().spool(1024),
         )
         .expect("spawn sh");
         assert!(o.timed_out);
         assert!(started.elapsed() < Duration::from_secs(3));
-        assert_eq!(o.stdout, b"partial\n");
+        assert_eq!(stdout(&o), b"partial\n");
         let r = record(
             "commands/x.txt",
             Source::Command { argv: vec![] },
@@ -557,7 +568,7 @@ mod tests {
             "sh",
             &["-c".into(), "echo oops >&2; exit 3".into()],
             Instant::now() + Duration::from_secs(10),
-            1024,
+            SpoolDir::memory().spool(1024),
         )
         .expect("spawn sh");
         let r = record(
@@ -580,11 +591,70 @@ mod tests {
             "sh",
             &["-c".into(), "yes | head -c 100000".into()],
             Instant::now() + Duration::from_secs(10),
-            1000,
+            SpoolDir::memory().spool(1000),
         )
         .expect("spawn sh");
-        assert_eq!(o.stdout.len(), 1000);
-        assert!(o.stdout_truncated);
+        assert_eq!(stdout(&o), "y\n".repeat(500).as_bytes());
+        assert!(o.stdout.as_ref().is_some_and(|s| s.truncated));
         assert_eq!(o.exit_code, Some(0));
+        let r = record(
+            "commands/x.txt",
+            Source::Command { argv: vec![] },
+            o,
+            Instant::now(),
+            Duration::ZERO,
+        );
+        assert!(r.artifact.truncated);
+        assert_eq!(r.artifact.bytes, 1000);
+    }
+
+    /// Output past the spool threshold goes to an unnamed file beside the output: the record
+    /// carries it and its hash, and the directory stays empty.
+    #[test]
+    fn large_output_is_spooled_to_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = crate::spool::THRESHOLD * 3;
+        let o = run(
+            Path::new("/bin/sh"),
+            "sh",
+            &["-c".into(), format!("yes | head -c {n}")],
+            Instant::now() + Duration::from_secs(20),
+            SpoolDir::new(dir.path()).spool(cap::COMMAND),
+        )
+        .expect("spawn sh");
+        let r = record(
+            "commands/x.txt",
+            Source::Command { argv: vec![] },
+            o,
+            Instant::now(),
+            Duration::ZERO,
+        );
+        assert_eq!(r.artifact.status, Status::Ok);
+        assert!(!r.artifact.truncated);
+        assert_eq!(r.artifact.bytes, n as u64);
+        let content = r.content.as_ref().expect("content");
+        assert!(content.bytes().is_none(), "not kept in memory");
+        let mut back = Vec::new();
+        content
+            .reader()
+            .expect("reader")
+            .read_to_end(&mut back)
+            .expect("read");
+        assert!(back == "y\n".repeat(n / 2).as_bytes());
+        use sha2::Digest;
+        let sha: String = sha2::Sha256::digest(&back)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(r.artifact.sha256.as_deref(), Some(sha.as_str()));
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
+    }
+
+    fn stdout(o: &Outcome) -> Vec<u8> {
+        o.stdout
+            .as_ref()
+            .and_then(|s| s.content.bytes())
+            .unwrap_or_default()
+            .to_vec()
     }
 }

@@ -232,10 +232,7 @@ mod tests {
         let link_path = names::file_artifact(&link.to_string_lossy());
         let r = &records[&link_path];
         assert_eq!(r.artifact.status, Status::Ok);
-        assert_eq!(
-            r.content.as_deref(),
-            Some(&b"{\"cniVersion\":\"0.3.1\"}"[..])
-        );
+        assert_eq!(r.data(), Some(&b"{\"cniVersion\":\"0.3.1\"}"[..]));
         assert!(r
             .artifact
             .reason
@@ -243,8 +240,7 @@ mod tests {
             .unwrap_or("")
             .contains("real.conflist"));
         let listing = &records[&names::listing_artifact(&dir.path().to_string_lossy())];
-        let text =
-            String::from_utf8_lossy(listing.content.as_deref().unwrap_or_default()).into_owned();
+        let text = String::from_utf8_lossy(listing.data().unwrap_or_default()).into_owned();
         assert!(text.starts_with("l 10-calico.conflist -> "), "{text}");
         assert!(text.contains("f real.conflist\n"), "{text}");
     }

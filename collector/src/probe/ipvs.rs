@@ -78,26 +78,32 @@ fn genl(msg: IpvsMessage, family: u16) -> GenlMessage<IpvsMessage> {
 /// The record for one exchange; EPERM/EACCES become `denied`.
 fn record(path: &str, source: Source, result: Result<Dump, NlError>, started: Instant) -> Record {
     match result {
-        Ok(dump) => {
-            let status = match dump.error.map(|e| -e) {
-                None => Status::Ok,
-                Some(libc::EPERM) | Some(libc::EACCES) => Status::Denied,
-                Some(_) => Status::Error,
-            };
-            let reason = match dump.error.map(|e| -e) {
-                None if dump.interrupted => Some(msg::DUMP_INTERRUPTED.to_string()),
-                None => None,
-                Some(libc::EPERM) | Some(libc::EACCES) => Some(msg::IPVS_NEEDS_CAP.to_string()),
-                Some(e) => Some(std::io::Error::from_raw_os_error(e).to_string()),
-            };
-            let r =
-                Record::stored(path, source, dump.bytes, cap::NETLINK, started).with_status(status);
-            match reason {
-                Some(reason) => r.with_reason(reason),
-                None => r,
-            }
-        }
+        Ok(dump) => ended(
+            Record::stored(path, source, dump.bytes, cap::NETLINK, started),
+            dump.interrupted,
+            dump.error,
+        ),
         Err(e) => Record::missing(path, source, Status::Error, e.to_string(), started),
+    }
+}
+
+/// The status and reason of stored replies from how the exchange ended.
+fn ended(r: Record, interrupted: bool, error: Option<i32>) -> Record {
+    let status = match error.map(|e| -e) {
+        None => Status::Ok,
+        Some(libc::EPERM) | Some(libc::EACCES) => Status::Denied,
+        Some(_) => Status::Error,
+    };
+    let reason = match error.map(|e| -e) {
+        None if interrupted => Some(msg::DUMP_INTERRUPTED.to_string()),
+        None => None,
+        Some(libc::EPERM) | Some(libc::EACCES) => Some(msg::IPVS_NEEDS_CAP.to_string()),
+        Some(e) => Some(std::io::Error::from_raw_os_error(e).to_string()),
+    };
+    let r = r.with_status(status);
+    match reason {
+        Some(reason) => r.with_reason(reason),
+        None => r,
     }
 }
 
@@ -194,8 +200,12 @@ pub fn probe(ctx: &Ctx, modules: &ModuleFacts, families: Option<&[u8]>) {
         ));
         return;
     }
-    let mut bytes = Vec::new();
+    // The replies go to a spool (a file past its threshold), one service's exchange at a time:
+    // 100,000 destinations are about 36 MB, more than the collector should hold.
+    let mut spool = ctx.spool(cap::NETLINK);
+    let mut chunk = Vec::new();
     let mut failure = None;
+    let mut error = None;
     for svc in &service_list {
         if ctx.expired() {
             failure = Some(Record::missing(
@@ -207,23 +217,20 @@ pub fn probe(ctx: &Ctx, modules: &ModuleFacts, families: Option<&[u8]>) {
             ));
             break;
         }
-        // Past the cap the rest would be cut anyway (Record::stored marks it truncated): stop
-        // reading, so memory stays bounded however many services there are.
-        if bytes.len() > cap::NETLINK {
+        // Past the cap the rest would be cut anyway (the spool marks it truncated): stop
+        // reading, so the time spent stays bounded however many services there are.
+        if spool.truncated() {
             break;
         }
         let seq = conn.next_seq();
         let req = dump_request(genl(netlink_ipvs::get_dests(svc), family), seq);
-        bytes.extend_from_slice(&req);
-        match conn.exchange_into(&req, seq, cap::NETLINK, &mut bytes) {
+        chunk.clear();
+        chunk.extend_from_slice(&req);
+        match conn.exchange_into(&req, seq, cap::NETLINK, &mut chunk) {
             Ok(end) => {
-                if let Some(e) = end.error {
-                    let partial = Dump {
-                        bytes: std::mem::take(&mut bytes),
-                        interrupted: false,
-                        error: Some(e),
-                    };
-                    failure = Some(record(dests_src.0, dests_src.1.clone(), Ok(partial), t));
+                spool.write(&chunk);
+                if end.error.is_some() {
+                    error = end.error;
                     break;
                 }
             }
@@ -233,9 +240,21 @@ pub fn probe(ctx: &Ctx, modules: &ModuleFacts, families: Option<&[u8]>) {
             }
         }
     }
-    ctx.put(
-        failure.unwrap_or_else(|| Record::stored(dests_src.0, dests_src.1, bytes, cap::NETLINK, t)),
-    );
+    let r = failure.unwrap_or_else(|| match spool.finish() {
+        Ok(done) => ended(
+            Record::spooled(dests_src.0, dests_src.1, done, t),
+            false,
+            error,
+        ),
+        Err(e) => Record::missing(
+            dests_src.0,
+            dests_src.1,
+            Status::Error,
+            msg::spool_failed(&e),
+            t,
+        ),
+    });
+    ctx.put(r);
 }
 
 #[cfg(test)]

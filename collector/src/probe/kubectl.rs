@@ -254,10 +254,16 @@ impl Setup {
         };
         let mut args = Self::base_args(&access, ctx.remaining().as_secs().saturating_sub(1));
         args.extend(["get", "--raw", "/version"].map(str::to_string));
-        let out = commands::run(&access.program, "kubectl", &args, ctx.deadline, cap::TEXT);
+        let out = commands::run(
+            &access.program,
+            "kubectl",
+            &args,
+            ctx.deadline,
+            ctx.spool(cap::TEXT),
+        );
         match out {
             Ok(o) if o.exit_code == Some(0) && !o.timed_out => {
-                ctx.put(Record::stored(&path, source, o.stdout, cap::TEXT, started));
+                ctx.put(commands::stdout_record(&path, source, o.stdout, started));
                 Ok(access)
             }
             Ok(o) => {
@@ -291,7 +297,8 @@ impl Setup {
         let budget = ctx.remaining();
         let mut args = Self::base_args(access, budget.as_secs().saturating_sub(1));
         args.extend(item.args.iter().cloned());
-        let r = match commands::run(&access.program, "kubectl", &args, ctx.deadline, item.cap) {
+        let spool = ctx.spool(item.cap);
+        let r = match commands::run(&access.program, "kubectl", &args, ctx.deadline, spool) {
             Ok(o) => self.record(item, o, started, budget),
             Err(e) => Record::missing(
                 item.artifact(),

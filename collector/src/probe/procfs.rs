@@ -93,7 +93,7 @@ pub fn probe(ctx: &Ctx, release: &str) -> ModuleFacts {
     let mut facts = ModuleFacts::default();
 
     let modules = file_record(names::PROC_MODULES, "/proc/modules", cap::TEXT);
-    if let Some(data) = &modules.content {
+    if let Some(data) = modules.data() {
         facts.loadable = true;
         facts.loaded = parse_proc_modules(&String::from_utf8_lossy(data));
         ctx.put(modules);
@@ -128,7 +128,7 @@ pub fn probe(ctx: &Ctx, release: &str) -> ModuleFacts {
         &format!("{dir}/modules.builtin"),
         cap::MODULES_BUILTIN,
     );
-    if let Some(data) = &builtin.content {
+    if let Some(data) = builtin.data() {
         facts.builtin = parse_modules_builtin(&String::from_utf8_lossy(data));
     }
     ctx.put(builtin);
