@@ -1,10 +1,11 @@
 //! Diagnosis: from one or more bundles to findings linked into causal chains.
 //!
 //! `analyze` decodes each bundle once ([`facts`]), computes what kube-proxy should have
-//! programmed ([`expect`]), runs every check of [`checks::ALL`] on every node, and links the
+//! programmed ([`expect`]), runs every check of [`checks::all`] on every node, and links the
 //! findings ([`chain`]). Checks never print; they add findings and "not concluded" notes to
 //! an [`Outcome`].
 
+pub mod catalog;
 pub mod chain;
 pub mod checks;
 pub mod expect;
@@ -39,6 +40,10 @@ pub struct CheckInfo {
     /// Whether its findings are causes (true) or visible consequences of a cause (false).
     pub cause: bool,
     pub references: &'static [&'static str],
+    /// For `docs/checks.md`: the evidence the check reads, in a sentence or two.
+    pub evidence: &'static str,
+    /// For `docs/checks.md`: the fix it proposes, in a sentence.
+    pub fix: &'static str,
 }
 
 /// A check: its description and the function that runs it on one node.
@@ -202,7 +207,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     for (path, bundle) in inputs {
         let node = NodeFacts::from_bundle(bundle, path);
         let cx = context(&node, &cluster);
-        for check in checks::ALL {
+        for check in checks::all() {
             (check.run)(&cx, &mut out);
         }
         let m = bundle.manifest();

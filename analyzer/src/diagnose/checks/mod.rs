@@ -1,5 +1,5 @@
 //! The checks, one per file, each small and alike: a [`CheckInfo`] and a `run` function that
-//! reads the [`Context`] and adds findings or "not concluded" notes. [`ALL`] is the registry;
+//! reads the [`Context`] and adds findings or "not concluded" notes. [`all`] is the registry;
 //! `docs/checks.md` lists the same checks (a test keeps the two in step).
 
 use std::borrow::Cow;
@@ -11,26 +11,26 @@ use super::{Check, CheckInfo, Context, Evidence, FixAction, FixStep};
 use crate::decode::ipvs::IpvsTable;
 use crate::decode::modules::ModuleStatus;
 
-mod calico_ipip;
-mod ipvs_modules;
-mod ipvs_real_servers;
-mod ipvs_virtual_servers;
-mod kube_ipvs0;
-mod tunl0_stale;
+mod kernel;
+mod node;
+mod overlay;
+mod proxy;
+mod service;
 
-/// Every check, in the order they run (the report orders findings itself).
-pub const ALL: &[Check] = &[
-    ipvs_modules::CHECK,
-    ipvs_virtual_servers::CHECK,
-    ipvs_real_servers::CHECK,
-    kube_ipvs0::CHECK,
-    calico_ipip::CHECK,
-    tunl0_stale::CHECK,
-];
+/// Every check, by layer. Each layer's directory has its own list, so checks of different
+/// layers are added without touching the same lines.
+pub fn all() -> impl Iterator<Item = &'static Check> {
+    kernel::CHECKS
+        .iter()
+        .chain(proxy::CHECKS)
+        .chain(service::CHECKS)
+        .chain(node::CHECKS)
+        .chain(overlay::CHECKS)
+}
 
 /// The descriptions of every check.
 pub fn infos() -> impl Iterator<Item = &'static CheckInfo> {
-    ALL.iter().map(|c| c.info)
+    all().map(|c| c.info)
 }
 
 /// At most this many items are quoted in one finding's evidence; the rest are counted.

@@ -3,7 +3,7 @@
 //! per `pkg/proxy/topology.go` `CategorizeEndpoints`). Real servers with weight 0 are
 //! kube-proxy's graceful termination and expected.
 
-use super::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{self, RealServer};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
@@ -17,6 +17,8 @@ pub const INFO: CheckInfo = CheckInfo {
         "https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/ipvs/proxier.go",
         "https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/topology.go",
     ],
+    evidence: "Each virtual server's real servers against the Service's ready (or serving-terminating) endpoints from EndpointSlices, honouring traffic policies; weight-0 real servers are ignored.",
+    fix: "Read kube-proxy's log for sync errors; restart kube-proxy.",
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };

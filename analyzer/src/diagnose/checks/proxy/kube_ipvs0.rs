@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::KUBE_IPVS0;
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 use netsnap_bundle::names;
@@ -18,6 +18,8 @@ pub const INFO: CheckInfo = CheckInfo {
     layer: Layer::Proxy,
     cause: false,
     references: &["https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/ipvs/proxier.go"],
+    evidence: "Links and addresses: `kube-ipvs0` and the ClusterIPs, externalIPs and LB IPs kube-proxy binds to it.",
+    fix: "Fix the cause that stops kube-proxy; restart it.",
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };

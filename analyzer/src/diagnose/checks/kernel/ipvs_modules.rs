@@ -6,8 +6,8 @@
 
 use netsnap_bundle::names;
 
-use super::{module_absence_evidence, Check, CheckInfo};
 use crate::decode::modules::ModuleStatus;
+use crate::diagnose::checks::{module_absence_evidence, Check, CheckInfo};
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{self, ClusterFacts};
 use crate::diagnose::{
@@ -25,6 +25,8 @@ pub const INFO: CheckInfo = CheckInfo {
         "https://github.com/kubernetes/kubernetes/pull/111806",
         "https://github.com/kubernetes/kubernetes/pull/114669",
     ],
+    evidence: "kube-proxy ConfigMap `mode`; `/proc/modules`, `modules.builtin`, kernel config; the manifest's IPVS skip reason; `/proc/net/ip_vs`; kube-proxy log lines mentioning IPVS.",
+    fix: "`modprobe` ip_vs, the scheduler module and nf_conntrack; persist them in `/etc/modules-load.d/netsnap-kube-proxy.conf`; restart kube-proxy on the node.",
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };
@@ -160,7 +162,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             )],
             FixAction::PersistModules { modules: load },
         ));
-        f.fix.push(super::restart_node_pod(
+        f.fix.push(crate::diagnose::checks::restart_node_pod(
             cx,
             "Restart kube-proxy on this node so it programs IPVS.",
             "kube-system",

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use netsnap_bundle::names;
 
-use super::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, IPPOOLS_YAML};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
@@ -26,6 +26,8 @@ pub const INFO: CheckInfo = CheckInfo {
         "https://github.com/projectcalico/calico/issues/4856",
         "https://www.cnblogs.com/ethnicity/p/19159829",
     ],
+    evidence: "Calico IPPools (none with IPIP on); FelixConfiguration `ipipEnabled`; `tunl0` UP, its addresses, and routes through it outside the local table.",
+    fix: "Turn off Felix's IPIP pin; restart calico-node on the node; delete routes left via tunl0; flush its address and set it down, each guarded.",
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };

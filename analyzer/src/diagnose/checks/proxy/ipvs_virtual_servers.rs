@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{self, ExpectedVirtualServer, ServicePortRef};
 use crate::diagnose::facts::{ClusterFacts, SERVICES_YAML};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
@@ -17,6 +17,8 @@ pub const INFO: CheckInfo = CheckInfo {
     layer: Layer::Proxy,
     cause: false,
     references: &["https://github.com/kubernetes/kubernetes/blob/master/pkg/proxy/ipvs/proxier.go"],
+    evidence: "Expected virtual servers (Services × ClusterIPs, node addresses for NodePorts, externalIPs, LB IPs; `nodePortAddresses`) against the IPVS table (netlink, else `/proc/net/ip_vs`).",
+    fix: "Fix the cause that stops kube-proxy; it recreates the virtual servers on its next sync.",
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };

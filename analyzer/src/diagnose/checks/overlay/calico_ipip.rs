@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use super::{Check, CheckInfo};
+use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
 use crate::diagnose::{
@@ -26,6 +26,8 @@ pub const INFO: CheckInfo = CheckInfo {
         "https://docs.tigera.io/calico/latest/networking/configuring/vxlan-ipip",
         "https://www.cnblogs.com/ethnicity/p/19159829",
     ],
+    evidence: "Calico IPPools (`ipipMode: Always`, not disabled); Node InternalIPs; this node's interface prefix holding its InternalIP; routes via `tunl0`.",
+    fix: "`kubectl patch` the pool (by its real name) to `ipipMode: Never` (or CrossSubnet).",
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };

@@ -1,0 +1,372 @@
+//! Scenario tests over `fixtures/`: every directory with a `case.txt` is a bundle and the
+//! findings it must (and must not) produce. A case either is a whole bundle (`bundle/`) or
+//! starts from another fixture's bundle (`base:`) with files added or replaced (`overlay/`)
+//! and artifacts removed (`remove:`, recorded in the manifest as not collected).
+//!
+//! `case.txt`, one directive per line (`#` comments):
+//!   base: vm-lab/3-healthy/bundle      bundle to start from, relative to fixtures/
+//!   remove: sysctl.txt                 artifact to drop (manifest status `absent`)
+//!   must: ipvs-modules-missing         a finding with this id (or key) must be made
+//!   root: ipvs-modules-missing         ... and be a root cause
+//!   must-not: tunl0-routes-while-ipip-off
+//!   not-concluded: ipvs-modules-missing  a "cannot conclude" note of this check
+//!   healthy                            no finding at all (every check stays quiet)
+//!   exit: 1                            0 without error-level findings, 1 with
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use netsnap::diagnose::{analyze, Report};
+use netsnap::Bundle;
+
+fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+#[derive(Debug, Default)]
+struct Case {
+    dir: PathBuf,
+    base: Option<String>,
+    remove: Vec<String>,
+    must: Vec<String>,
+    root: Vec<String>,
+    must_not: Vec<String>,
+    not_concluded: Vec<String>,
+    healthy: bool,
+    exit: Option<u8>,
+}
+
+fn parse_case(dir: &Path) -> Case {
+    let text = fs::read_to_string(dir.join("case.txt")).expect("case.txt readable");
+    let mut c = Case {
+        dir: dir.to_path_buf(),
+        ..Case::default()
+    };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == "healthy" {
+            c.healthy = true;
+            continue;
+        }
+        let (k, v) = line
+            .split_once(':')
+            .unwrap_or_else(|| panic!("{}:{}: no directive", dir.display(), n + 1));
+        let v = v.trim().to_string();
+        match k.trim() {
+            "base" => c.base = Some(v),
+            "remove" => c.remove.push(v),
+            "must" => c.must.push(v),
+            "root" => c.root.push(v),
+            "must-not" => c.must_not.push(v),
+            "not-concluded" => c.not_concluded.push(v),
+            "exit" => c.exit = Some(v.parse().expect("exit status")),
+            other => panic!("{}:{}: unknown directive {other}", dir.display(), n + 1),
+        }
+    }
+    c
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from).follow_links(false) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("prefix");
+        let dst = to.join(rel);
+        if e.file_type().is_dir() {
+            fs::create_dir_all(&dst).expect("mkdir");
+        } else if e.file_type().is_file() {
+            fs::copy(e.path(), &dst).expect("copy");
+        }
+    }
+}
+
+/// The case's bundle, assembled in a temporary directory when it has a base.
+fn assemble(c: &Case) -> (Option<tempfile::TempDir>, PathBuf) {
+    let Some(base) = &c.base else {
+        return (None, c.dir.join("bundle"));
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("bundle");
+    copy_tree(&fixtures_root().join(base), &root);
+    let overlay = c.dir.join("overlay");
+    if overlay.is_dir() {
+        copy_tree(&overlay, &root);
+    }
+    if !c.remove.is_empty() {
+        let mpath = root.join("manifest.json");
+        let mut m: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&mpath).expect("manifest")).expect("json");
+        for r in &c.remove {
+            let _ = fs::remove_file(root.join(r));
+            let arts = m["artifacts"].as_array_mut().expect("artifacts");
+            let found = arts.iter_mut().find(|a| a["path"] == r.as_str());
+            let a = found
+                .unwrap_or_else(|| panic!("{}: remove: {r} not in the manifest", c.dir.display()));
+            a["status"] = "absent".into();
+            a["reason"] = "removed for this fixture".into();
+            a["bytes"] = 0.into();
+            if let Some(o) = a.as_object_mut() {
+                o.remove("sha256");
+            }
+        }
+        fs::write(&mpath, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+    }
+    (Some(tmp), root)
+}
+
+fn run_case(c: &Case) -> Report {
+    let (_tmp, root) = assemble(c);
+    let bundle = Bundle::open(&root).unwrap_or_else(|e| panic!("{}: {e}", c.dir.display()));
+    let label = c
+        .dir
+        .strip_prefix(fixtures_root())
+        .unwrap_or(&c.dir)
+        .display()
+        .to_string();
+    analyze(&[(label, &bundle)])
+}
+
+fn matches(f: &netsnap::diagnose::Finding, want: &str) -> bool {
+    f.id == want || f.key() == want
+}
+
+fn check_case(c: &Case) -> Vec<String> {
+    let report = run_case(c);
+    let mut errs = Vec::new();
+    let keys: Vec<String> = report.findings.iter().map(|f| f.key()).collect();
+    for want in &c.must {
+        if !report.findings.iter().any(|f| matches(f, want)) {
+            errs.push(format!("must find {want}; found {keys:?}"));
+        }
+    }
+    for want in &c.root {
+        if !report
+            .findings
+            .iter()
+            .any(|f| matches(f, want) && f.root_cause)
+        {
+            errs.push(format!("{want} must be a root cause; found {keys:?}"));
+        }
+    }
+    for bad in &c.must_not {
+        if report.findings.iter().any(|f| matches(f, bad)) {
+            errs.push(format!("must not find {bad}; found {keys:?}"));
+        }
+    }
+    for nc in &c.not_concluded {
+        if !report.not_concluded.iter().any(|n| n.id == nc) {
+            errs.push(format!(
+                "must say {nc} could not conclude; got {:?}",
+                report.not_concluded
+            ));
+        }
+    }
+    if c.healthy && !report.findings.is_empty() {
+        errs.push(format!("healthy fixture, but findings: {keys:?}"));
+    }
+    if let Some(exit) = c.exit {
+        let got = u8::from(report.has_errors());
+        if got != exit {
+            errs.push(format!("exit status {got}, want {exit}"));
+        }
+    }
+    if c.must.is_empty() && c.root.is_empty() && !c.healthy && c.not_concluded.is_empty() {
+        errs.push("the case asserts nothing: add must:, root:, not-concluded: or healthy".into());
+    }
+    errs
+}
+
+fn all_cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = walkdir::WalkDir::new(fixtures_root())
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "case.txt")
+        .filter_map(|e| e.path().parent().map(parse_case))
+        .collect();
+    cases.sort_by(|a, b| a.dir.cmp(&b.dir));
+    cases
+}
+
+#[test]
+fn every_fixture_case_holds() {
+    let cases = all_cases();
+    assert!(
+        !cases.is_empty(),
+        "no fixture cases under {}",
+        fixtures_root().display()
+    );
+    let mut failures = Vec::new();
+    for c in &cases {
+        for e in check_case(c) {
+            failures.push(format!("{}: {e}", c.dir.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    eprintln!("{} fixture cases hold", cases.len());
+}
+
+#[test]
+fn healthy_fixtures_exist_and_every_check_is_exercised() {
+    let cases = all_cases();
+    assert!(cases.iter().any(|c| c.healthy), "no healthy fixture");
+    // Every check must be proven by at least one fixture that makes it fire.
+    let mut unproven = Vec::new();
+    for info in netsnap::diagnose::checks::infos() {
+        let proven = cases.iter().any(|c| {
+            c.must
+                .iter()
+                .chain(&c.root)
+                .any(|m| m == info.id || m.starts_with(&format!("{}[", info.id)))
+        });
+        if !proven {
+            unproven.push(info.id);
+        }
+    }
+    assert!(
+        unproven.is_empty(),
+        "checks without a fixture that makes them fire: {unproven:?}"
+    );
+}
+
+#[test]
+fn same_bundle_same_json() {
+    let case = all_cases()
+        .into_iter()
+        .find(|c| !c.must.is_empty())
+        .expect("a case");
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    let r1 = run_case(&case);
+    let r2 = run_case(&case);
+    netsnap::report::render(
+        &r1,
+        netsnap::report::Format::Json,
+        Default::default(),
+        &mut a,
+    )
+    .expect("json");
+    netsnap::report::render(
+        &r2,
+        netsnap::report::Format::Json,
+        Default::default(),
+        &mut b,
+    )
+    .expect("json");
+    assert_eq!(a, b);
+}
+
+/// Fixture directories (relative to the repository) whose case makes check `id` fire.
+fn proving_fixtures(cases: &[Case], id: &str) -> Vec<String> {
+    cases
+        .iter()
+        .filter(|c| {
+            c.must
+                .iter()
+                .chain(&c.root)
+                .any(|m| m == id || m.starts_with(&format!("{id}[")))
+        })
+        .map(|c| {
+            let rel = c.dir.strip_prefix(fixtures_root()).unwrap_or(&c.dir);
+            format!("fixtures/{}", rel.display())
+        })
+        .collect()
+}
+
+fn generate_checks_md(cases: &[Case]) -> String {
+    use netsnap::diagnose::catalog::{Visibility, CATALOG};
+    use std::fmt::Write as _;
+    let infos: Vec<_> = netsnap::diagnose::checks::infos().collect();
+    let mut s = String::new();
+    s.push_str(
+        "# Checks\n\n\
+         What `netsnap analyze` checks, generated from the analyzer's check registry and the \
+         fixture cases (`fixtures/**/case.txt`). After changing a check or a fixture, regenerate \
+         with `NETSNAP_UPDATE_DOCS=1 cargo test -p netsnap --test check_fixtures`; the test \
+         fails while this file is out of date.\n\n\
+         Check ids are stable and never reused. Catalog ids refer to the failure catalog \
+         (C01–C41). A *cause* check reports root causes; a *symptom* check reports what a \
+         cause leads to and is folded under it in reports.\n\n",
+    );
+    s.push_str("## Catalog coverage\n\n| Catalog | Entry | Status | Checks | Fixtures that prove it |\n|---|---|---|---|---|\n");
+    for entry in CATALOG {
+        let checks: Vec<_> = infos.iter().filter(|i| i.catalog == entry.id).collect();
+        let fixtures: Vec<String> = checks
+            .iter()
+            .flat_map(|i| proving_fixtures(cases, i.id))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let status = match (entry.visibility, checks.is_empty()) {
+            (Visibility::NotInBundle(why), _) => format!("not visible in a bundle: {why}"),
+            (Visibility::InBundle, false) => "implemented".to_string(),
+            (Visibility::InBundle, true) => "not yet".to_string(),
+        };
+        let ids: Vec<String> = checks.iter().map(|i| format!("`{}`", i.id)).collect();
+        let fx: Vec<String> = fixtures.iter().map(|f| format!("`{f}`")).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            entry.id,
+            entry.title,
+            status,
+            ids.join(", "),
+            fx.join(", ")
+        );
+    }
+    s.push_str("\n## Checks\n");
+    for i in &infos {
+        let cat = if i.catalog.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", i.catalog)
+        };
+        let _ = writeln!(s, "\n### `{}`{cat}\n\n{}\n", i.id, i.title);
+        let _ = writeln!(
+            s,
+            "- Layer: {:?}; reports {}.",
+            i.layer,
+            if i.cause { "a cause" } else { "a symptom" }
+        );
+        let _ = writeln!(s, "- Evidence: {}", i.evidence);
+        let _ = writeln!(s, "- Fix: {}", i.fix);
+        let fx = proving_fixtures(cases, i.id);
+        let _ = writeln!(
+            s,
+            "- Fixtures: {}",
+            fx.iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !i.references.is_empty() {
+            let _ = writeln!(s, "- Sources: {}", i.references.join(" , "));
+        }
+    }
+    s
+}
+
+#[test]
+fn docs_checks_md_is_current() {
+    let cases = all_cases();
+    let want = generate_checks_md(&cases);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/checks.md");
+    if std::env::var_os("NETSNAP_UPDATE_DOCS").is_some() {
+        fs::write(&path, &want).expect("write docs/checks.md");
+        return;
+    }
+    let have = fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/checks.md is out of date: run NETSNAP_UPDATE_DOCS=1 cargo test -p netsnap --test check_fixtures"
+    );
+}
