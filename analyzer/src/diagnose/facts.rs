@@ -2,11 +2,14 @@
 //! either known or missing with the reason, so a check can say "cannot conclude: X was not
 //! collected (skipped: ...)" instead of passing silently.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use netsnap_bundle::{names, HostInfo};
 
+use crate::decode::ipset::{parse_ipset_save, Ipsets};
+use crate::decode::iptables::{parse_iptables_save_bytes, IptablesSave};
 use crate::decode::ipvs::IpvsTable;
 use crate::decode::k8s::{self, ClusterState, KubeProxyConfiguration, Node};
 use crate::decode::modules::{ModuleEvidence, ModuleStatus};
@@ -52,7 +55,30 @@ pub struct NodeFacts<'a> {
     pub ipvs: Known<IpvsTable>,
     /// Notes from decoding (partly undecodable artifacts), for the report.
     pub notes: Vec<String>,
+    iptables: OnceCell<Vec<IptablesDump>>,
+    ipsets: OnceCell<Known<Ipsets>>,
 }
+
+/// One `iptables-save`-style dump of the node.
+#[derive(Debug)]
+pub struct IptablesDump {
+    /// `commands/iptables-legacy-save.txt` ...
+    pub artifact: String,
+    /// 4 or 6.
+    pub family: u8,
+    pub save: IptablesSave,
+}
+
+/// The collector's iptables dumps, by artifact name: each backend separately when the
+/// variant tools exist, and the plain `iptables-save` (whatever backend it is).
+pub const IPTABLES_COMMANDS: &[(&str, u8)] = &[
+    ("iptables-legacy-save", 4),
+    ("iptables-nft-save", 4),
+    ("iptables-save", 4),
+    ("ip6tables-legacy-save", 6),
+    ("ip6tables-nft-save", 6),
+    ("ip6tables-save", 6),
+];
 
 impl<'a> NodeFacts<'a> {
     pub fn from_bundle(bundle: &'a Bundle, origin: &str) -> Self {
@@ -94,7 +120,43 @@ impl<'a> NodeFacts<'a> {
             routes,
             ipvs,
             notes,
+            iptables: OnceCell::new(),
+            ipsets: OnceCell::new(),
         }
+    }
+
+    /// Every iptables dump that was collected, decoded on first use. Empty when none was
+    /// (see [`NodeFacts::iptables_missing`] for why).
+    pub fn iptables(&self) -> &[IptablesDump] {
+        self.iptables.get_or_init(|| {
+            IPTABLES_COMMANDS
+                .iter()
+                .filter_map(|(name, family)| {
+                    let artifact = names::command_artifact(name);
+                    let bytes = self.bundle.evidence(&artifact).bytes()?;
+                    Some(IptablesDump {
+                        artifact,
+                        family: *family,
+                        save: parse_iptables_save_bytes(bytes),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Why each iptables dump is missing, for "cannot conclude" notes.
+    pub fn iptables_missing(&self) -> Vec<Missing> {
+        IPTABLES_COMMANDS
+            .iter()
+            .filter_map(|(name, _)| missing(self.bundle, &names::command_artifact(name)))
+            .collect()
+    }
+
+    /// `ipset save`, decoded on first use.
+    pub fn ipsets(&self) -> &Known<Ipsets> {
+        self.ipsets.get_or_init(|| {
+            text(self.bundle, &names::command_artifact("ipset-save")).map(|t| parse_ipset_save(&t))
+        })
     }
 
     /// The status of a kernel module.
