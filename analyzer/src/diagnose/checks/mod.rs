@@ -74,14 +74,15 @@ pub fn ipvs_table_or_empty<'a>(
     }
 }
 
-/// Evidence that a module is not in `/proc/modules` (and not built in).
-pub fn module_absence_evidence(cx: &Context<'_>, module: &str) -> Vec<Evidence> {
+/// Evidence that modules are not in `/proc/modules` (and not built in): one line per artifact.
+pub fn module_absence_evidence(cx: &Context<'_>, modules: &[String]) -> Vec<Evidence> {
     let mut ev = Vec::new();
+    let list = modules.join(", ");
     if let Some(p) = &cx.node.modules.proc_modules {
         ev.push(Evidence::new(
             names::PROC_MODULES,
             "whole file",
-            format!("no {module} among {} loaded modules", p.len()),
+            format!("no {list} among {} loaded modules", p.len()),
         ));
     }
     if let Some(b) = &cx.node.modules.builtin {
@@ -89,19 +90,21 @@ pub fn module_absence_evidence(cx: &Context<'_>, module: &str) -> Vec<Evidence> 
             names::MODULES_BUILTIN,
             "whole file",
             format!(
-                "{module} is not built in ({} built-in modules listed)",
+                "none of {list} is built in ({} built-in modules listed)",
                 b.len()
             ),
         ));
     }
     if let Some(c) = &cx.node.modules.config {
-        let sym = format!("CONFIG_{}", module.to_ascii_uppercase());
-        if let Some(v) = c.get(&sym) {
-            ev.push(Evidence::new(
-                names::KERNEL_CONFIG,
-                sym.clone(),
-                format!("{sym}={v}"),
-            ));
+        for module in modules {
+            let sym = format!("CONFIG_{}", module.to_ascii_uppercase());
+            if let Some(v) = c.get(&sym) {
+                ev.push(Evidence::new(
+                    names::KERNEL_CONFIG,
+                    sym.clone(),
+                    format!("{sym}={v}"),
+                ));
+            }
         }
     }
     ev

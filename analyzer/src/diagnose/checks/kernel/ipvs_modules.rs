@@ -94,9 +94,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         module (ip_vs_<scheduler>) must be loaded too, or adding a virtual server fails."
         .to_string();
     f.evidence.push(mode.evidence.clone());
-    for m in &all {
-        f.evidence.extend(module_absence_evidence(cx, m));
-    }
+    f.evidence.extend(module_absence_evidence(cx, &all));
     if let Some(a) = cx.node.bundle.evidence(names::IPVS_SERVICES).absence() {
         f.evidence.push(Evidence::new(
             "manifest.json",
