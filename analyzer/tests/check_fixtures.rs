@@ -370,3 +370,51 @@ fn docs_checks_md_is_current() {
         "docs/checks.md is out of date: run NETSNAP_UPDATE_DOCS=1 cargo test -p netsnap --test check_fixtures"
     );
 }
+
+/// Every field the JSON report writes is documented in docs/report-schema.md (as a table row
+/// `| \`field\` |`), so the schema document cannot fall behind the code.
+#[test]
+fn json_fields_are_documented() {
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report-schema.md"))
+            .expect("docs/report-schema.md");
+    let mut fields = std::collections::BTreeSet::new();
+    fn walk(
+        v: &serde_json::Value,
+        parent: Option<&str>,
+        out: &mut std::collections::BTreeSet<String>,
+    ) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m {
+                    // Inside `action`, only `kind` is a table row; its other keys are listed inline.
+                    if parent != Some("action") || k == "kind" {
+                        out.insert(k.clone());
+                    }
+                    if parent != Some("counts") {
+                        walk(child, Some(k), out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, parent, out)),
+            _ => {}
+        }
+    }
+    let mut with_findings = 0;
+    for c in all_cases() {
+        let r = run_case(&c);
+        with_findings += usize::from(!r.findings.is_empty() && !r.not_concluded.is_empty());
+        let v = serde_json::to_value(&r).expect("json");
+        walk(&v, None, &mut fields);
+    }
+    assert!(fields.contains("explained_by") && fields.contains("would_confirm"));
+    let _ = with_findings;
+    let undocumented: Vec<_> = fields
+        .iter()
+        .filter(|f| !doc.contains(&format!("| `{f}` |")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "fields missing from docs/report-schema.md: {undocumented:?}"
+    );
+}
