@@ -7,5 +7,6 @@ pub mod ipvs;
 pub mod k8s;
 pub mod modules;
 pub mod netlink;
+pub mod nft;
 pub mod rtnl;
 pub mod sysctl;
