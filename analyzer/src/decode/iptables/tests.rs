@@ -433,3 +433,97 @@ fn large_input_is_linear() {
     // take minutes here.
     assert!(elapsed.as_secs() < 20, "{elapsed:?}");
 }
+
+/// Every iptables/ipset/nft output committed from the VM lab (Debian 12, kernel 6.1, iptables
+/// 1.8.9 legacy) decodes without errors, the bundle copy equals the oracle copy, and the IPVS
+/// scenario's rules are the ones kube-proxy's IPVS mode writes.
+#[test]
+fn vm_lab_fixtures_decode() {
+    use crate::decode::{ipset, nft};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/vm-lab");
+    let mut seen = 0;
+    let mut rules = 0;
+    let mut members = 0;
+    let scenarios = std::fs::read_dir(&root).expect("fixtures/vm-lab");
+    for scenario in scenarios {
+        let dir = scenario.expect("dir entry").path();
+        for sub in ["bundle/commands", "oracle"] {
+            let Ok(files) = std::fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
+            for f in files {
+                let path = f.expect("dir entry").path();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let bytes = std::fs::read(&path).expect("read fixture");
+                if name.contains("tables") && name.ends_with("save.txt") {
+                    let s = parse_iptables_save_bytes(&bytes);
+                    assert!(s.errors.is_empty(), "{}: {:?}", path.display(), s.errors);
+                    assert_eq!(
+                        s.tables.iter().map(|t| t.rules.len()).sum::<usize>(),
+                        bytes
+                            .split(|&b| b == b'\n')
+                            .filter(|l| l.starts_with(b"-A "))
+                            .count()
+                    );
+                    rules += s.tables.iter().map(|t| t.rules.len()).sum::<usize>();
+                    let twin = dir.join(if sub == "oracle" {
+                        "bundle/commands"
+                    } else {
+                        "oracle"
+                    });
+                    if let Ok(other) = std::fs::read(twin.join(&name)) {
+                        // The header's timestamp differs by the seconds between the two runs.
+                        assert_eq!(s.tables, parse_iptables_save_bytes(&other).tables, "{name}");
+                    }
+                    seen += 1;
+                } else if name.starts_with("ipset") {
+                    let s = ipset::parse_ipset_save_bytes(&bytes);
+                    assert!(s.errors.is_empty(), "{}: {:?}", path.display(), s.errors);
+                    members += s.sets.iter().map(|s| s.entries.len()).sum::<usize>();
+                    seen += 1;
+                } else if name.starts_with("nft") {
+                    let r = nft::parse_nft_json(&bytes);
+                    assert!(r.errors.is_empty(), "{}: {:?}", path.display(), r.errors);
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        seen >= 12,
+        "only {seen} netfilter fixtures under {}",
+        root.display()
+    );
+    assert!(
+        rules >= 30 && members >= 12,
+        "{rules} rules, {members} members"
+    );
+
+    let ipvs = root.join("2-ipvs-services/bundle/commands");
+    let s = parse_iptables_save_bytes(
+        &std::fs::read(ipvs.join("iptables-legacy-save.txt")).expect("read"),
+    );
+    assert_eq!(s.header.as_ref().map(|h| h.backend), Some(Backend::Legacy));
+    let nat = s.table("nat").expect("nat");
+    let svc: Vec<&Rule> = nat.rules_in("KUBE-SERVICES").collect();
+    assert_eq!(svc.len(), 3);
+    assert_eq!(svc[0].source(), Some(neg(true, "10.244.0.0/16")));
+    assert_eq!(svc[0].match_sets()[0].name, "KUBE-CLUSTER-IP");
+    assert_eq!(svc[1].dst_type(), Some(neg(false, "LOCAL")));
+    assert_eq!(svc[1].target_name(), Some("KUBE-NODE-PORT"));
+    let sets =
+        ipset::parse_ipset_save_bytes(&std::fs::read(ipvs.join("ipset-save.txt")).expect("read"));
+    let cip = sets.set("KUBE-CLUSTER-IP").expect("set");
+    assert!(cip.contains(&ipset::Member::IpPort {
+        ip: "10.96.100.50".parse().expect("ip"),
+        proto: "tcp".into(),
+        port: 80
+    }));
+    assert!(sets
+        .set("KUBE-NODE-PORT-TCP")
+        .is_some_and(|s| s.contains(&ipset::Member::Port { port: 30081 })));
+}
