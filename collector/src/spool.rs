@@ -12,6 +12,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +55,7 @@ impl SpoolDir {
             hasher: Sha256::new(),
             mem: Vec::new(),
             file: None,
+            linkable: false,
             len: 0,
             truncated: false,
             error: None,
@@ -66,32 +68,35 @@ impl SpoolDir {
         let Some(dir) = self.0.as_deref().filter(|_| data.len() > THRESHOLD) else {
             return Content::Bytes(data);
         };
-        let moved = create(dir).and_then(|mut f| {
+        let moved = create(dir).and_then(|(mut f, linkable)| {
             f.write_all(&data)?;
-            Ok(f)
+            Ok((f, linkable))
         });
         match moved {
-            Ok(file) => Content::File(Arc::new(SpoolFile {
+            Ok((file, linkable)) => Content::File(Arc::new(SpoolFile {
                 file,
                 len: data.len() as u64,
+                linkable,
             })),
             Err(_) => Content::Bytes(data),
         }
     }
 }
 
-/// An unnamed temporary file in `dir`.
-fn create(dir: &Path) -> io::Result<File> {
+/// An unnamed temporary file in `dir`, and whether it can be given a name (`O_TMPFILE`).
+fn create(dir: &Path) -> io::Result<(File, bool)> {
+    // The mode of a bundle file written by `fs::write` (umask applies), as this one may
+    // become a bundle file itself.
     let unnamed = OpenOptions::new()
         .read(true)
         .write(true)
-        .mode(0o600)
+        .mode(0o666)
         .custom_flags(libc::O_TMPFILE)
         .open(dir);
     match unnamed {
-        Ok(f) => Ok(f),
+        Ok(f) => Ok((f, true)),
         // Kernels before 3.11 and some file systems: EISDIR, EOPNOTSUPP or EINVAL.
-        Err(_) => create_named(dir),
+        Err(_) => Ok((create_named(dir)?, false)),
     }
 }
 
@@ -126,6 +131,9 @@ pub enum Content {
 pub struct SpoolFile {
     file: File,
     len: u64,
+    /// Made with `O_TMPFILE`: a bundle directory on the same file system can take the file
+    /// itself instead of a copy.
+    linkable: bool,
 }
 
 impl Content {
@@ -156,11 +164,15 @@ impl Content {
         }
     }
 
-    /// Writes the content to a new file at `path` (the kernel copies a spool file's pages).
+    /// Writes the content to a new file at `path`: a spool file is given that name when it can
+    /// be (same file system, `O_TMPFILE`), else the kernel copies its pages.
     pub fn write_to(&self, path: &Path) -> io::Result<()> {
         match self {
             Content::Bytes(b) => fs::write(path, b),
             Content::File(f) => {
+                if f.linkable && crate::sys::link_unnamed(f.file.as_raw_fd(), path).is_ok() {
+                    return Ok(());
+                }
                 let mut out = File::create(path)?;
                 let mut file = &f.file;
                 file.seek(SeekFrom::Start(0))?;
@@ -199,6 +211,7 @@ pub struct Spool {
     /// The content while it is in memory.
     mem: Vec<u8>,
     file: Option<BufWriter<File>>,
+    linkable: bool,
     /// Bytes kept.
     len: usize,
     truncated: bool,
@@ -238,7 +251,10 @@ impl Spool {
     /// Moves the in-memory bytes to a new spool file; without one, keeps them in memory.
     fn spill(&mut self) {
         let Some(dir) = &self.dir else { return };
-        let Ok(file) = create(dir) else { return };
+        let Ok((file, linkable)) = create(dir) else {
+            return;
+        };
+        self.linkable = linkable;
         let mut w = BufWriter::with_capacity(BUF, file);
         match w.get_mut().write_all(&self.mem) {
             Ok(()) => {
@@ -273,6 +289,7 @@ impl Spool {
                 Content::File(Arc::new(SpoolFile {
                     file,
                     len: self.len as u64,
+                    linkable: self.linkable,
                 }))
             }
         };
@@ -438,5 +455,39 @@ mod tests {
         let done = s.finish().expect("finish");
         assert_eq!(done.content.bytes(), Some(&all[..]));
         assert_eq!(done.sha256, <[u8; 32]>::from(Sha256::digest(&all)));
+    }
+
+    /// A bundle directory takes an `O_TMPFILE` spool file itself (a link, no copy); a file
+    /// that cannot be linked (the `.partial` fallback) is copied. Either way the same bytes.
+    #[test]
+    fn write_to_links_or_copies() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let all = data(2 * THRESHOLD + 5);
+        let mut s = SpoolDir::new(dir.path()).spool(usize::MAX);
+        s.write(&all);
+        let done = s.finish().expect("finish");
+        let Content::File(f) = &done.content else {
+            panic!("not spooled to a file");
+        };
+        let linked = dir.path().join("linked");
+        done.content.write_to(&linked).expect("write_to");
+        assert!(fs::read(&linked).expect("read") == all);
+        let spool_ino = f.file.metadata().expect("fstat").ino();
+        assert_eq!(fs::metadata(&linked).expect("stat").ino(), spool_ino);
+
+        let mut named = create_named(dir.path()).expect("create");
+        named.write_all(&all).expect("write");
+        let content = Content::File(Arc::new(SpoolFile {
+            file: named,
+            len: all.len() as u64,
+            linkable: false,
+        }));
+        let copied = dir.path().join("copied");
+        content.write_to(&copied).expect("write_to");
+        assert!(fs::read(&copied).expect("read") == all);
+        let mut names = files_in(dir.path());
+        names.sort();
+        assert_eq!(names, ["copied", "linked"]);
     }
 }

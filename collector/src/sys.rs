@@ -86,3 +86,27 @@ pub fn set_recv_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// Gives the unnamed (`O_TMPFILE`) file open as `fd` the name `target`, through its
+/// `/proc/self/fd` link (`linkat` with `AT_EMPTY_PATH` would need CAP_DAC_READ_SEARCH).
+pub fn link_unnamed(fd: RawFd, target: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let invalid = |_| io::Error::from(io::ErrorKind::InvalidInput);
+    let src = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).map_err(invalid)?;
+    let dst = std::ffi::CString::new(target.as_os_str().as_bytes()).map_err(invalid)?;
+    // SAFETY: both strings are NUL-terminated and live across the call.
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            src.as_ptr(),
+            libc::AT_FDCWD,
+            dst.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
