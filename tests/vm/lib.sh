@@ -323,12 +323,14 @@ np_node() {
 		net.ipv4.conf.eth0.rp_filter=2 net.ipv4.conf.cali7f3a9c2e1d4.proxy_arp=1
 }
 
-# Files of node1 for a stage: the Calico CNI config and node name, an admin kubeconfig (for the
+# Files of node1 for a stage (and its host name): the Calico CNI config and node name, an admin kubeconfig (for the
 # collector's kubectl), and either ip_vs blocked (MODULES=blocked: every refused load attempt is
 # logged, see block_ip_vs) or the IPVS modules listed in modules-load.d (MODULES=persisted).
 # kube-proxy runs as a DaemonSet: its configuration lives in the ConfigMap, not on disk.
 np_files() {
 	local modules=$1
+	# The collector records the host name; kube-proxy and the kubelet take the node name from it.
+	echo node1 >/proc/sys/kernel/hostname
 	rm -rf /var/lib/kube-proxy /etc/modules-load.d/* /var/lib/calico
 	mkdir -p /etc/cni/net.d /etc/modules-load.d /etc/kubernetes /var/lib/calico
 	cat >/etc/cni/net.d/10-calico.conflist <<-'EOF2'
