@@ -1,0 +1,244 @@
+//! C09: kube-proxy's `iptables-restore` fails, typically because a netfilter extension module
+//! its rules use is missing from the kernel. kube-proxy writes all its rules in one
+//! `iptables-restore --noflush` per table; one refused line fails the whole transaction, the
+//! sync is aborted and retried, and the rules stay as they were (in IPVS mode after the
+//! virtual servers were written, so the state is partial). iptables names the missing piece:
+//! "Extension MARK revision 0 not supported, missing kernel module?", "Couldn't load target
+//! `MASQUERADE'", "can't initialize iptables table `nat'" (flannel-io/flannel#853,
+//! rancher/rke2#8487, kubernetes#105208).
+
+use crate::decode::modules::ModuleStatus;
+use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
+use crate::diagnose::checks::{
+    list_capped, module_absence_evidence, restart_node_pod, Check, CheckInfo,
+};
+use crate::diagnose::{Confidence, Context, FixAction, FixStep, Layer, Outcome, Severity};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "iptables-restore-failing",
+    catalog: "C09",
+    title: "kube-proxy's iptables-restore fails (missing netfilter modules)",
+    layer: Layer::Kernel,
+    cause: true,
+    references: &[
+        "https://github.com/flannel-io/flannel/issues/853",
+        "https://github.com/rancher/rke2/issues/8487",
+        "https://github.com/kubernetes/kubernetes/issues/105208",
+    ],
+    evidence: "kube-proxy log lines of this node's pod: `Failed to execute iptables-restore`, `iptables-restore: line N failed`, `Extension X revision 0 not supported, missing kernel module?`, `Couldn't load target/match`, `can't initialize iptables table`; the named `xt_*`/`iptable_*` modules absent from `/proc/modules` and not built in.",
+    fix: "Load the missing netfilter modules (persisted in a modules-load.d file of our own) or use a kernel with them; restart kube-proxy.",
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+const NEEDLES: &[&str] = &[
+    "iptables-restore",
+    "ip6tables-restore",
+    "missing kernel module?",
+    "Couldn't load target",
+    "Couldn't load match",
+    "can't initialize iptables table",
+];
+
+/// The kernel module behind an iptables extension or table named in an error line.
+fn module_for(name: &str) -> Option<String> {
+    let m = match name {
+        "MARK" | "mark" => "xt_mark",
+        "comment" => "xt_comment",
+        "conntrack" => "xt_conntrack",
+        "addrtype" => "xt_addrtype",
+        "statistic" => "xt_statistic",
+        "MASQUERADE" => "xt_MASQUERADE",
+        "set" => "xt_set",
+        "recent" => "xt_recent",
+        "multiport" => "xt_multiport",
+        "physdev" => "xt_physdev",
+        "DNAT" | "SNAT" => "xt_nat",
+        "REJECT" => "ipt_REJECT",
+        "nat" => "iptable_nat",
+        "filter" => "iptable_filter",
+        "mangle" => "iptable_mangle",
+        "raw" => "iptable_raw",
+        _ => return None,
+    };
+    Some(m.to_string())
+}
+
+/// Modules named by one iptables error line: `Extension MARK revision 0 not supported`,
+/// ``Couldn't load target `MASQUERADE'``, ``can't initialize iptables table `nat'``.
+pub fn modules_in_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |name: &str| {
+        let name = name.trim_start_matches(|c: char| matches!(c, '`' | '\'' | '"' | '\\'));
+        let end = name
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(name.len());
+        if let Some(m) = module_for(&name[..end]) {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let next = words.get(i + 1).copied().unwrap_or("");
+        match *w {
+            "Extension" => add(next),
+            "target" | "match" | "table"
+                if i > 0 && matches!(words[i - 1], "load" | "find" | "iptables") =>
+            {
+                add(next)
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    let lines: Vec<(usize, String)> = log_lines(cx, NEEDLES)
+        .into_iter()
+        .filter(|(_, l)| {
+            let lower = l.to_ascii_lowercase();
+            lower.contains("fail")
+                || lower.contains("not supported")
+                || lower.contains("couldn't")
+                || lower.contains("can't")
+        })
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let mut named: Vec<String> = Vec::new();
+    for (_, l) in &lines {
+        for m in modules_in_line(l) {
+            if !named.contains(&m) {
+                named.push(m);
+            }
+        }
+    }
+    let missing: Vec<String> = named
+        .iter()
+        .filter(|m| {
+            matches!(
+                cx.node.module(m),
+                ModuleStatus::NotLoaded { .. } | ModuleStatus::NotAvailable
+            )
+        })
+        .cloned()
+        .collect();
+    let (summary, confidence) = if missing.is_empty() {
+        (
+            "kube-proxy's iptables-restore fails on this node".to_string(),
+            Confidence::Medium,
+        )
+    } else {
+        (
+            format!(
+                "kube-proxy's iptables-restore fails: {} not loaded on this node",
+                match missing.len() {
+                    1 => format!("{} is", missing[0]),
+                    _ => format!("{} are", list_capped(&missing, 5)),
+                }
+            ),
+            Confidence::High,
+        )
+    };
+    let mut f = cx.finding(&INFO, Severity::Error, confidence, summary);
+    f.detail = "kube-proxy writes its rules per table in one iptables-restore transaction; a \
+        single line the kernel refuses (an extension whose module is missing) fails the whole \
+        transaction. The sync is aborted and retried, and Service rules stay missing or stale \
+        (in IPVS mode the virtual servers were already written, so the state is partial). \
+        Until the last failure is older than the log, the rules on this node cannot be trusted."
+        .to_string();
+    for (n, line) in lines.iter().take(4) {
+        f.evidence.push(log_evidence(*n, line));
+    }
+    if !missing.is_empty() {
+        f.evidence.extend(module_absence_evidence(cx, &missing));
+    }
+    let loadable: Vec<String> = missing
+        .iter()
+        .filter(|m| matches!(cx.node.module(m), ModuleStatus::NotLoaded { .. }))
+        .cloned()
+        .collect();
+    let absent: Vec<String> = missing
+        .iter()
+        .filter(|m| matches!(cx.node.module(m), ModuleStatus::NotAvailable))
+        .cloned()
+        .collect();
+    if !absent.is_empty() {
+        f.fix.push(FixStep::manual(format!(
+            "This kernel was built without {}: use a kernel with these netfilter options.",
+            absent.join(", ")
+        )));
+    }
+    if !loadable.is_empty() {
+        f.fix.push(FixStep::new(
+            format!("Load {} now.", loadable.join(", ")),
+            loadable
+                .iter()
+                .map(|m| format!("modprobe -- {m}"))
+                .collect(),
+            FixAction::LoadModules {
+                modules: loadable.clone(),
+            },
+        ));
+        f.fix.push(FixStep::new(
+            "Load them at every boot, from a modules-load.d file of our own (existing files \
+             stay untouched).",
+            vec![format!(
+                "printf '%s\\n' {} > /etc/modules-load.d/netsnap-netfilter.conf",
+                loadable.join(" ")
+            )],
+            FixAction::PersistModules { modules: loadable },
+        ));
+    }
+    if missing.is_empty() {
+        f.fix.push(FixStep::manual(
+            "Read the failing line in kube-proxy's log (iptables-restore names the line \
+             number and the extension it could not use) and check the iptables backend \
+             (legacy or nft) kube-proxy and the host use.",
+        ));
+    }
+    f.fix.push(restart_node_pod(
+        cx,
+        "Restart kube-proxy on this node so it rewrites its rules.",
+        "kube-system",
+        "kube-proxy",
+        "k8s-app=kube-proxy",
+    ));
+    out.add(f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::modules_in_line;
+
+    #[test]
+    fn modules_from_iptables_errors() {
+        assert_eq!(
+            modules_in_line(
+                "Warning: Extension MARK revision 0 not supported, missing kernel module?"
+            ),
+            vec!["xt_mark"]
+        );
+        assert_eq!(
+            modules_in_line("iptables-restore v1.8.7 (legacy): Couldn't load target `MASQUERADE':No such file or directory"),
+            vec!["xt_MASQUERADE"]
+        );
+        assert_eq!(
+            modules_in_line("iptables-restore: unable to initialize table 'nat'"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            modules_in_line("can't initialize iptables table `nat': Table does not exist (do you need to insmod?)"),
+            vec!["iptable_nat"]
+        );
+        assert_eq!(
+            modules_in_line("Couldn't load match `comment':No such file or directory"),
+            vec!["xt_comment"]
+        );
+        assert!(modules_in_line("Extension").is_empty());
+    }
+}

@@ -1,0 +1,193 @@
+//! C03: ip_vs is there, but not the scheduler module kube-proxy is configured for
+//! (`ipvs.scheduler`, `rr` by default). Adding a virtual server with a scheduler the kernel
+//! does not have fails with ENOENT (`ip_vs_scheduler_get` in net/netfilter/ipvs/ip_vs_sched.c
+//! tries `request_module("ip_vs_%s")` first, so the module is missing or cannot be loaded).
+//! kube-proxy v1.20 to v1.26 checked for `ip_vs_<scheduler>` at start-up (PR #93040) and
+//! fell back to iptables (exited in v1.26); v1.27 and later test with a dummy virtual server
+//! of that scheduler and exit when it fails ("Dummy VS not created"); older releases started
+//! and failed each Service with "Failed to add IPVS service ... no such file or directory".
+//! That error text has other triggers too (kubernetes#121042), so the module evidence decides.
+
+use netsnap_bundle::names;
+
+use crate::decode::modules::ModuleStatus;
+use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
+use crate::diagnose::checks::{
+    ipvs_table_or_empty, module_absence_evidence, restart_node_pod, Check, CheckInfo,
+};
+use crate::diagnose::expect::DEFAULT_SCHEDULER;
+use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "ipvs-scheduler-module-missing",
+    catalog: "C03",
+    title: "IPVS scheduler module for kube-proxy's `ipvs.scheduler` missing",
+    layer: Layer::Kernel,
+    cause: true,
+    references: &[
+        "https://github.com/kubernetes/kubernetes/pull/93040",
+        "https://github.com/kubernetes/kubernetes/pull/92715",
+        "https://github.com/kubernetes/kubernetes/issues/121042",
+    ],
+    evidence: "kube-proxy ConfigMap `ipvs.scheduler` (default rr); ip_vs loaded or built in but `ip_vs_<scheduler>` neither in `/proc/modules` nor built in; the IPVS table; kube-proxy log `Failed to add IPVS service`, `Dummy VS not created`, `no such file or directory`.",
+    fix: "`modprobe ip_vs_<scheduler>` and persist it in a modules-load.d file of our own (or choose a scheduler the kernel has); restart kube-proxy on the node.",
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+/// kube-proxy's log lines when a virtual server with that scheduler cannot be created.
+const LOG_NEEDLES: &[&str] = &[
+    "Failed to add IPVS service",
+    "Dummy VS not created",
+    "Could not create dummy VS",
+    "can't use the IPVS proxier",
+    "required kernel modules are not loaded",
+];
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") {
+        return;
+    }
+    // Without ip_vs this is ipvs-modules-missing's finding.
+    if !matches!(
+        cx.node.module("ip_vs"),
+        ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. }
+    ) {
+        return;
+    }
+    let configured = cx
+        .cluster
+        .kube_proxy()
+        .map(|c| c.ipvs.scheduler.as_str())
+        .filter(|s| !s.is_empty());
+    let scheduler = configured.unwrap_or(DEFAULT_SCHEDULER);
+    let module = format!("ip_vs_{scheduler}");
+    let not_in_kernel = match cx.node.module(&module) {
+        ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. } => return,
+        ModuleStatus::NotLoaded { .. } => false,
+        ModuleStatus::NotAvailable => true,
+        ModuleStatus::Unknown => {
+            out.cannot(cx.not_concluded(
+                &INFO,
+                format!("whether the IPVS scheduler module {module} is loaded"),
+                "no module evidence (/proc/modules) was collected",
+                Some("grep ip_vs /proc/modules /lib/modules/$(uname -r)/modules.builtin"),
+            ));
+            return;
+        }
+    };
+    // A virtual server with this scheduler proves the kernel has it (a module list that
+    // missed it would be wrong, not the node).
+    let table = ipvs_table_or_empty(cx).ok();
+    if let Some((t, _)) = &table {
+        if t.services
+            .iter()
+            .any(|vs| vs.service.scheduler.as_deref() == Some(scheduler))
+        {
+            return;
+        }
+    }
+    let lines = log_lines(cx, LOG_NEEDLES);
+    let no_vs = table.as_ref().is_some_and(|(t, _)| t.services.is_empty());
+    let confidence = if !lines.is_empty() || no_vs || not_in_kernel {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        confidence,
+        format!(
+            "kube-proxy schedules IPVS with {scheduler}, but {module} is {} on this node",
+            if not_in_kernel {
+                "not in this kernel at all"
+            } else {
+                "not loaded"
+            }
+        ),
+    );
+    f.detail = format!(
+        "Every virtual server kube-proxy creates uses the {scheduler} scheduler; the kernel \
+         refuses one whose scheduler module is missing (no such file or directory). kube-proxy \
+         v1.27 and later test this at start-up with a dummy virtual server and exit; v1.20 to \
+         v1.26 checked for {module} and fell back to iptables (exited in v1.26); older ones \
+         failed every Service. Either way no Service gets a virtual server on this node."
+    );
+    let (locator, excerpt) = match configured {
+        Some(_) => cx
+            .cluster
+            .find_line(KUBE_PROXY_CONFIGMAP_YAML, Some("ipvs:"), &["scheduler:"])
+            .map_or_else(
+                || {
+                    (
+                        "data.config.conf ipvs.scheduler".to_string(),
+                        format!("scheduler: {scheduler}"),
+                    )
+                },
+                |(n, l)| (format!("line {n} (ipvs.scheduler)"), l),
+            ),
+        None => (
+            "data.config.conf ipvs.scheduler".to_string(),
+            format!("scheduler not set: kube-proxy uses {DEFAULT_SCHEDULER}"),
+        ),
+    };
+    f.evidence.push(Evidence::new(
+        ClusterFacts::artifact(KUBE_PROXY_CONFIGMAP_YAML),
+        locator,
+        excerpt,
+    ));
+    f.evidence
+        .extend(module_absence_evidence(cx, std::slice::from_ref(&module)));
+    if let Some((t, ev)) = &table {
+        let mut ev = ev.clone();
+        if t.services.is_empty() {
+            ev.excerpt = format!("{}: no virtual server at all", ev.excerpt);
+        }
+        f.evidence.push(ev);
+    } else if let Some(a) = cx.node.bundle.evidence(names::IPVS_SERVICES).absence() {
+        f.evidence.push(Evidence::new(
+            "manifest.json",
+            names::IPVS_SERVICES,
+            format!("no IPVS table: {a}"),
+        ));
+    }
+    for (n, line) in lines.iter().take(3) {
+        f.evidence.push(log_evidence(*n, line));
+    }
+    if not_in_kernel {
+        f.fix.push(FixStep::manual(format!(
+            "This kernel was built without {module}: set ipvs.scheduler in the kube-proxy \
+             ConfigMap (kubectl -n kube-system edit configmap kube-proxy) to a scheduler the \
+             kernel has, such as rr, or install a kernel with it."
+        )));
+    } else {
+        let modules = vec![module.clone()];
+        f.fix.push(FixStep::new(
+            format!("Load {module} now."),
+            vec![format!("modprobe -- {module}")],
+            FixAction::LoadModules {
+                modules: modules.clone(),
+            },
+        ));
+        f.fix.push(FixStep::new(
+            "Load it at every boot, from a modules-load.d file of our own (existing files stay \
+             untouched).",
+            vec![format!(
+                "printf '%s\\n' {module} > /etc/modules-load.d/netsnap-ipvs-scheduler.conf"
+            )],
+            FixAction::PersistModules { modules },
+        ));
+    }
+    f.fix.push(restart_node_pod(
+        cx,
+        "Restart kube-proxy on this node so it creates the virtual servers.",
+        "kube-system",
+        "kube-proxy",
+        "k8s-app=kube-proxy",
+    ));
+    out.add(f);
+}
