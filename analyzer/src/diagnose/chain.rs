@@ -16,11 +16,17 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     ("ipvs-modules-missing", "ipvs-real-servers-wrong"),
     ("ipvs-modules-missing", "kube-ipvs0-missing"),
     ("ipvs-modules-missing", "kube-proxy-not-running"),
+    // C04: the host lacks the module; kube-proxy's own failed modprobe is why it stayed so.
+    ("ipvs-modules-missing", "kube-proxy-cannot-modprobe"),
     (
         "ipvs-scheduler-module-missing",
         "ipvs-virtual-server-missing",
     ),
     ("ipvs-scheduler-module-missing", "ipvs-scheduler-mismatch"),
+    ("ipvs-scheduler-module-missing", "kube-proxy-not-running"),
+    // C05, C09: kube-proxy's sync stops at the ipsets or at iptables-restore.
+    ("ipset-unavailable", "kube-proxy-not-running"),
+    ("iptables-restore-failing", "ipvs-real-servers-wrong"),
     ("kube-proxy-not-running", "ipvs-virtual-server-missing"),
     ("kube-proxy-not-running", "ipvs-real-servers-wrong"),
     ("kube-proxy-not-running", "kube-ipvs0-missing"),
