@@ -35,6 +35,8 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     ("endpoints-not-ready", "ipvs-real-servers-wrong"),
     // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
     ("calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"),
+    // C29: peers dial the wrongly autodetected address → BGP sessions never establish (C30).
+    ("calico-autodetect-wrong-address", "calico-bgp-down"),
 ];
 
 /// Fills `explains`, `explained_by` and `root_cause`, and orders the findings: root causes by

@@ -1,0 +1,170 @@
+//! C39: Cilium's kube-proxy replacement serves NodePorts only on the devices it attaches its
+//! BPF programs to (Helm/ConfigMap `devices`; when unset Cilium detects them itself). A device
+//! list that leaves out the interface holding the node's InternalIP (a secondary NIC, a VLAN
+//! sub-interface, a bond) makes `nodeIP:nodePort` unreachable there (cilium/cilium#26882,
+//! #16019, #12317; Cilium docs "Kubernetes Without kube-proxy", `devices`). `devices` entries
+//! are names or prefixes ending in `+` (`eth+`).
+//!
+//! The collector does not read the `cilium-config` ConfigMap today; this check uses it when a
+//! bundle holds it (`k8s/configmap-kube-system-cilium-config.yaml`) and otherwise says it
+//! cannot conclude.
+
+use super::cni_evidence::{internal_ipv4, pods_labelled, this_node};
+use crate::diagnose::checks::{Check, CheckInfo};
+use crate::diagnose::facts::ClusterFacts;
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "cilium-kpr-device",
+    catalog: "C39",
+    title: "Cilium kube-proxy replacement not attached to the node's interface",
+    layer: Layer::Overlay,
+    cause: true,
+    references: &[
+        "https://docs.cilium.io/en/stable/network/kubernetes/kubeproxy-free/",
+        "https://github.com/cilium/cilium/issues/26882",
+        "https://github.com/cilium/cilium/issues/16019",
+        "https://github.com/cilium/cilium/issues/12317",
+    ],
+    evidence: "cilium pods or `cilium_host`; ConfigMap `cilium-config` (`kube-proxy-replacement`, `devices`) when collected; the interface holding the Node InternalIP.",
+    fix: "Set Cilium's `devices` to include the interface holding the InternalIP (or unset it for auto-detection) and restart the cilium agents.",
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+const CONFIGMAP: &str = "cilium-config";
+const CONFIGMAP_YAML: &str = "configmap-kube-system-cilium-config.yaml";
+const KPR: &str = "kube-proxy-replacement";
+const DEVICES: &str = "devices";
+
+/// Whether a Cilium `devices` entry matches an interface (`eth+` is a prefix).
+fn device_matches(entry: &str, dev: &str) -> bool {
+    match entry.strip_suffix('+') {
+        Some(prefix) => dev.starts_with(prefix),
+        None => entry == dev,
+    }
+}
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    let in_use = pods_labelled(cx, "k8s-app", "cilium").next().is_some()
+        || cx.node.link("cilium_host").is_some();
+    if !in_use {
+        return;
+    }
+    let Some(cm) = cx
+        .cluster
+        .state
+        .config_maps
+        .iter()
+        .find(|c| c.metadata.name == CONFIGMAP)
+    else {
+        out.cannot(cx.not_concluded(
+            &INFO,
+            "whether Cilium's kube-proxy replacement serves NodePorts on this node's interface",
+            "Cilium runs, but its ConfigMap cilium-config is not in the bundle (the collector \
+             does not read it yet)",
+            Some("kubectl -n kube-system get configmap cilium-config -o yaml (kube-proxy-replacement, devices); cilium status"),
+        ));
+        return;
+    };
+    let kpr = cm.data.get(KPR).map(String::as_str).unwrap_or("");
+    if !matches!(kpr, "true" | "strict" | "partial") {
+        return;
+    }
+    let devices: Vec<&str> = cm
+        .data
+        .get(DEVICES)
+        .map(|d| d.split([' ', ',']).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    if devices.is_empty() {
+        // Auto-detection picks the devices with the node's addresses and default routes.
+        return;
+    }
+    let Some(node) = this_node(cx) else {
+        return;
+    };
+    let internal = internal_ipv4(node);
+    let local = cx.node.local_addresses();
+    let Some((ip, dev)) = local
+        .iter()
+        .find(|(a, ..)| internal.contains(a))
+        .map(|(a, d, _)| (*a, d.to_string()))
+    else {
+        out.cannot(cx.not_concluded(
+            &INFO,
+            "whether Cilium's devices include this node's interface",
+            "no local address of this node is its InternalIP (or addresses were not collected)",
+            Some("ip -br addr"),
+        ));
+        return;
+    };
+    if devices.iter().any(|e| device_matches(e, &dev)) {
+        return;
+    }
+    let list = devices.join(" ");
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        Confidence::Medium,
+        format!(
+            "Cilium's kube-proxy replacement is attached to {list}, not to {dev} which holds the InternalIP {ip}"
+        ),
+    );
+    f.subject = Some(dev.clone());
+    f.detail = format!(
+        "Without kube-proxy, NodePorts exist only where Cilium's BPF programs run. Traffic to \
+         {ip}:<nodePort> arrives on {dev}, which is not in Cilium's device list, and is not \
+         translated to a backend."
+    );
+    let artifact = ClusterFacts::artifact(CONFIGMAP_YAML);
+    for key in [KPR, DEVICES] {
+        let (locator, excerpt) = cx
+            .cluster
+            .find_line(CONFIGMAP_YAML, None, &[&format!("{key}:")])
+            .map_or_else(
+                || {
+                    (
+                        format!("data.{key}"),
+                        format!("{key}: {}", cm.data.get(key).map_or("", String::as_str)),
+                    )
+                },
+                |(n, l)| (format!("line {n}"), l),
+            );
+        f.evidence
+            .push(Evidence::new(artifact.clone(), locator, excerpt));
+    }
+    f.evidence.push(Evidence::new(
+        netsnap_bundle::names::RTNL_ADDRS,
+        format!("link {dev}"),
+        format!("{ip} (InternalIP of {})", node.metadata.name),
+    ));
+    f.fix.push(FixStep::new(
+        format!("Add {dev} to Cilium's devices (Helm value devices, or the ConfigMap key) and restart the agents."),
+        vec![
+            format!("helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set devices='{{{}}}'", {
+                let mut d: Vec<&str> = devices.clone();
+                d.push(&dev);
+                d.join(",")
+            }),
+            "kubectl -n kube-system rollout restart daemonset/cilium".to_string(),
+        ],
+        FixAction::Manual,
+    ));
+    out.add(f);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_matches;
+
+    #[test]
+    fn prefixes() {
+        assert!(device_matches("eth+", "eth0"));
+        assert!(device_matches("eth0", "eth0"));
+        assert!(!device_matches("eth0", "eth0.100"));
+        assert!(device_matches("eth0+", "eth0.100"));
+        assert!(!device_matches("ens+", "eth0"));
+    }
+}
