@@ -69,7 +69,7 @@ fn module_for(name: &str) -> Option<String> {
 pub fn modules_in_line(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut add = |name: &str| {
-        let name = name.trim_start_matches(|c: char| matches!(c, '`' | '\'' | '"' | '\\'));
+        let name = name.trim_start_matches(['`', '\'', '"', '\\']);
         let end = name
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(name.len());
