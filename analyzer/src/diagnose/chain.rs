@@ -35,6 +35,8 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     ("endpoints-not-ready", "ipvs-real-servers-wrong"),
     // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
     ("calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"),
+    // C18: a named targetPort no Pod defines leaves every Pod out of the endpoints.
+    ("target-port-mismatch", "service-no-endpoints"),
     // C29: peers dial the wrongly autodetected address → BGP sessions never establish (C30).
     ("calico-autodetect-wrong-address", "calico-bgp-down"),
 ];
