@@ -229,7 +229,7 @@ impl<'a> Reader<'a> {
 }
 
 /// The identity the kernel looks a service up by (`ip_vs_genl_parse_service`).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct ServiceKey {
     af: Option<u16>,
     fwmark: Option<u32>,
@@ -364,19 +364,20 @@ fn decode_dests(data: &[u8], table: &mut IpvsTable) {
     let artifact = names::IPVS_DESTS;
     let mut problems = Vec::new();
     let items = Reader { artifact, data }.read(&mut problems);
+    // One lookup per request: tables with thousands of services are normal on a node. The
+    // first service of a key wins, as the kernel's lookup finds one service per key.
+    let mut index: std::collections::HashMap<ServiceKey, usize> =
+        std::collections::HashMap::with_capacity(table.services.len());
+    for (i, vs) in table.services.iter().enumerate() {
+        index.entry(ServiceKey::of(&vs.service)).or_insert(i);
+    }
     // The service the replies being read belong to; None while skipping unmatched replies.
     let mut current: Option<usize> = None;
     for item in &items {
         match &item.kind {
             ParsedKind::Ipvs(m) if item.is_request => {
                 let wanted = m.service_attrs().map(IpvsService::from_attrs);
-                current = wanted.and_then(|w| {
-                    let key = ServiceKey::of(&w);
-                    table
-                        .services
-                        .iter()
-                        .position(|vs| ServiceKey::of(&vs.service) == key)
-                });
+                current = wanted.and_then(|w| index.get(&ServiceKey::of(&w)).copied());
                 match current {
                     Some(i) => {
                         table.services[i].dests.clear();
