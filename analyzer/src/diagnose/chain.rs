@@ -30,6 +30,8 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     ("kube-proxy-not-running", "ipvs-virtual-server-missing"),
     ("kube-proxy-not-running", "ipvs-real-servers-wrong"),
     ("kube-proxy-not-running", "kube-ipvs0-missing"),
+    // C41: kube-proxy v1.18.0-2 cannot list real servers on kernels < 3.18, so never syncs them.
+    ("ipvs-netlink-api-mismatch", "ipvs-real-servers-wrong"),
     // C16/C17: a Service without usable endpoints has virtual servers without real servers.
     ("service-no-endpoints", "ipvs-real-servers-wrong"),
     ("endpoints-not-ready", "ipvs-real-servers-wrong"),

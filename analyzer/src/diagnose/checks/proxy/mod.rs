@@ -2,12 +2,34 @@
 
 use crate::diagnose::Check;
 
+mod conn_reuse;
+mod external_ip_node_ip;
+mod iptables_backend;
+mod ipvs_netlink_api;
 mod ipvs_real_servers;
 mod ipvs_virtual_servers;
 mod kube_ipvs0;
+mod kube_proxy;
+mod kube_proxy_running;
+mod node_name;
+mod nodeport_addresses;
+mod nodeport_localhost;
+mod proxy_mode;
+mod strict_arp;
+mod versions;
 
 pub const CHECKS: &[Check] = &[
     ipvs_virtual_servers::CHECK,
     ipvs_real_servers::CHECK,
     kube_ipvs0::CHECK,
+    kube_proxy_running::CHECK,
+    node_name::CHECK,
+    proxy_mode::CHECK,
+    iptables_backend::CHECK,
+    nodeport_addresses::CHECK,
+    nodeport_localhost::CHECK,
+    external_ip_node_ip::CHECK,
+    strict_arp::CHECK,
+    conn_reuse::CHECK,
+    ipvs_netlink_api::CHECK,
 ];
