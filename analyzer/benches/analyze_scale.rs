@@ -241,6 +241,8 @@ fn main() {
     let services = args.first().copied().unwrap_or(5000);
     let per = args.get(1).copied().unwrap_or(10);
     let rounds = args.get(2).copied().unwrap_or(5);
+    // `json`: the lists as `kubectl get -o json` prints them instead of YAML.
+    let as_json = std::env::args().any(|a| a == "json");
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("bundle");
     let base =
@@ -250,10 +252,19 @@ fn main() {
     fs::write(root.join("netlink/ipvs/services.nl"), &svc_nl).expect("write");
     fs::write(root.join("netlink/ipvs/dests.nl"), &dst_nl).expect("write");
     let (svcs, slices) = k8s_yaml(services, per);
+    let (svcs, slices, ext) = if as_json {
+        let conv = |y: &str| {
+            let v: serde_json::Value = yaml_serde::from_str(y).expect("yaml");
+            serde_json::to_string_pretty(&v).expect("json")
+        };
+        (conv(&svcs), conv(&slices), "json")
+    } else {
+        (svcs, slices, "yaml")
+    };
     fs::create_dir_all(root.join("k8s")).expect("mkdir");
-    fs::write(root.join("k8s/services.yaml"), &svcs).expect("write");
+    fs::write(root.join(format!("k8s/services.{ext}")), &svcs).expect("write");
     fs::write(
-        root.join("k8s/endpointslices.discovery.k8s.io.yaml"),
+        root.join(format!("k8s/endpointslices.discovery.k8s.io.{ext}")),
         &slices,
     )
     .expect("write");
@@ -264,9 +275,10 @@ fn main() {
     )
     .expect("write");
     println!(
-        "input: {services} Services ({} NodePorts), {} endpoints; YAML {:.1} MB; IPVS dumps {:.1} MB",
+        "input: {services} Services ({} NodePorts), {} endpoints; {} {:.1} MB; IPVS dumps {:.1} MB",
         services.div_ceil(2),
         services * per,
+        ext.to_uppercase(),
         (svcs.len() + slices.len()) as f64 / 1e6,
         (svc_nl.len() + dst_nl.len()) as f64 / 1e6
     );
@@ -298,6 +310,30 @@ fn main() {
     let t = Instant::now();
     let node = netsnap::diagnose::facts::NodeFacts::from_bundle(&bundle, "bench");
     let t_node = t.elapsed();
+    let t = Instant::now();
+    let cx = netsnap::diagnose::context(&node, &cluster);
+    let t_cx = t.elapsed();
+    let mut slow = Vec::new();
+    for check in netsnap::diagnose::checks::all() {
+        let mut out = netsnap::diagnose::Outcome::default();
+        let t = Instant::now();
+        (check.run)(&cx, &mut out);
+        slow.push((t.elapsed(), check.info.id));
+    }
+    let all_checks: Duration = slow.iter().map(|(d, _)| *d).sum();
+    slow.sort();
+    slow.reverse();
+    println!(
+        "  (context and IPVS expectation {:.1} ms; {} checks {:.1} ms, slowest: {})",
+        t_cx.as_secs_f64() * 1e3,
+        slow.len(),
+        all_checks.as_secs_f64() * 1e3,
+        slow.iter()
+            .take(5)
+            .map(|(d, id)| format!("{id} {:.1} ms", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "  (decode Kubernetes YAML {:.1} ms: {} Services, {} slices; decode node evidence {:.1} ms: {} virtual servers)",
         t_cluster.as_secs_f64() * 1e3,

@@ -3,7 +3,7 @@
 //! collected (skipped: ...)" instead of passing silently.
 
 use std::cell::OnceCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use netsnap_bundle::{names, HostInfo};
@@ -11,7 +11,9 @@ use netsnap_bundle::{names, HostInfo};
 use crate::decode::ipset::{parse_ipset_save, Ipsets};
 use crate::decode::iptables::{parse_iptables_save_bytes, IptablesSave};
 use crate::decode::ipvs::IpvsTable;
-use crate::decode::k8s::{self, ClusterState, KubeProxyConfiguration, Node};
+use crate::decode::k8s::{
+    self, ClusterState, EndpointSlice, Endpoints, KubeProxyConfiguration, Node, Pod,
+};
 use crate::decode::modules::{ModuleEvidence, ModuleStatus};
 use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
@@ -237,6 +239,11 @@ pub struct ClusterFacts {
     pub collected: bool,
     /// Raw texts of the `k8s/` artifacts (YAML and logs), for line lookups.
     pub texts: BTreeMap<String, String>,
+    /// EndpointSlices by (namespace, Service name), Endpoints and Pods by namespace: checks
+    /// ask per Service, and clusters have thousands of them.
+    slices_by_service: HashMap<(String, String), Vec<usize>>,
+    endpoints_by_name: HashMap<(String, String), usize>,
+    pods_by_namespace: HashMap<String, Vec<usize>>,
 }
 
 /// The resources the collector reads with `kubectl get -o yaml` (see the collector's kubectl
@@ -300,7 +307,60 @@ impl ClusterFacts {
                 facts.texts.insert(path.to_string(), text);
             }
         }
+        facts.index();
         facts
+    }
+
+    fn index(&mut self) {
+        let st = &self.state;
+        for (i, s) in st.endpoint_slices.iter().enumerate() {
+            if let Some(svc) = s.service_name() {
+                self.slices_by_service
+                    .entry((s.metadata.namespace.clone(), svc.to_string()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        for (i, e) in st.endpoints.iter().enumerate() {
+            self.endpoints_by_name
+                .entry((e.metadata.namespace.clone(), e.metadata.name.clone()))
+                .or_insert(i);
+        }
+        for (i, p) in st.pods.iter().enumerate() {
+            self.pods_by_namespace
+                .entry(p.metadata.namespace.clone())
+                .or_default()
+                .push(i);
+        }
+    }
+
+    /// The EndpointSlices of Service `namespace/name`.
+    pub fn slices_of<'s>(
+        &'s self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Iterator<Item = &'s EndpointSlice> + 's {
+        self.slices_by_service
+            .get(&(namespace.to_string(), name.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.state.endpoint_slices.get(*i))
+    }
+
+    /// The v1 Endpoints object `namespace/name`.
+    pub fn endpoints_of(&self, namespace: &str, name: &str) -> Option<&Endpoints> {
+        self.endpoints_by_name
+            .get(&(namespace.to_string(), name.to_string()))
+            .and_then(|i| self.state.endpoints.get(*i))
+    }
+
+    /// The Pods of a namespace.
+    pub fn pods_in<'s>(&'s self, namespace: &str) -> impl Iterator<Item = &'s Pod> + 's {
+        self.pods_by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.state.pods.get(*i))
     }
 
     /// The kube-proxy configuration, when the ConfigMap was read.

@@ -250,7 +250,9 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     }
 }
 
-fn context<'a>(node: &'a NodeFacts<'a>, cluster: &'a ClusterFacts) -> Context<'a> {
+/// The context checks run in: node identity, proxy mode and the IPVS expectation. Public for
+/// benchmarks that time checks one by one.
+pub fn context<'a>(node: &'a NodeFacts<'a>, cluster: &'a ClusterFacts) -> Context<'a> {
     let identity = identify_node(node, cluster);
     let proxy_mode = proxy_mode(cluster);
     let mut cx = Context {

@@ -75,13 +75,7 @@ pub fn port_endpoints<'a>(
 ) -> Option<PortEndpoints<'a>> {
     let ns = svc.metadata.namespace.as_str();
     let name = svc.metadata.name.as_str();
-    let slices: Vec<_> = cx
-        .cluster
-        .state
-        .endpoint_slices
-        .iter()
-        .filter(|s| s.metadata.namespace == ns && s.service_name() == Some(name))
-        .collect();
+    let slices: Vec<_> = cx.cluster.slices_of(ns, name).collect();
     if !slices.is_empty() {
         let mut eps = Vec::new();
         for s in &slices {
@@ -115,12 +109,7 @@ pub fn port_endpoints<'a>(
             objects: slices.len(),
         });
     }
-    let ep = cx
-        .cluster
-        .state
-        .endpoints
-        .iter()
-        .find(|e| e.metadata.namespace == ns && e.metadata.name == name)?;
+    let ep = cx.cluster.endpoints_of(ns, name)?;
     let mut eps = Vec::new();
     for sub in &ep.subsets {
         let Some(sp) = sub.ports.iter().find(|p| {
@@ -157,10 +146,7 @@ pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, St
 /// (`Succeeded`, `Failed`), which never get endpoints.
 pub fn selected_pods<'a>(cx: &'a Context<'_>, svc: &Service) -> Vec<&'a Pod> {
     cx.cluster
-        .state
-        .pods
-        .iter()
-        .filter(|p| p.metadata.namespace == svc.metadata.namespace)
+        .pods_in(&svc.metadata.namespace)
         .filter(|p| selects(&svc.spec.selector, &p.metadata.labels))
         .filter(|p| !matches!(p.status.phase.as_str(), "Succeeded" | "Failed"))
         .collect()
