@@ -35,10 +35,10 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     // C16/C17: a Service without usable endpoints has virtual servers without real servers.
     ("service-no-endpoints", "ipvs-real-servers-wrong"),
     ("endpoints-not-ready", "ipvs-real-servers-wrong"),
-    // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
-    ("calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"),
     // C18: a named targetPort no Pod defines leaves every Pod out of the endpoints.
     ("target-port-mismatch", "service-no-endpoints"),
+    // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
+    ("calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"),
     // C29: peers dial the wrongly autodetected address → BGP sessions never establish (C30).
     ("calico-autodetect-wrong-address", "calico-bgp-down"),
 ];
@@ -105,7 +105,17 @@ pub fn link(mut findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
+/// Packet-path layer first; within a layer causes before symptoms, then severity, node, id.
 fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
-    (a.layer, a.severity, &a.node, a.id, &a.subject)
-        .cmp(&(b.layer, b.severity, &b.node, b.id, &b.subject))
+    let key = |f: &Finding| {
+        (
+            f.layer,
+            !f.is_cause,
+            f.severity,
+            f.node.clone(),
+            f.id,
+            f.subject.clone(),
+        )
+    };
+    key(a).cmp(&key(b))
 }

@@ -179,6 +179,8 @@ pub struct Report {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Checks run, summed over the nodes.
+    pub checks: usize,
     pub error: usize,
     pub warning: usize,
     pub info: usize,
@@ -204,11 +206,13 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     let cluster = ClusterFacts::from_bundles(inputs.iter().map(|(_, b)| *b));
     let mut out = Outcome::default();
     let mut summaries = Vec::new();
+    let mut checks_run = 0;
     for (path, bundle) in inputs {
         let node = NodeFacts::from_bundle(bundle, path);
         let cx = context(&node, &cluster);
         for check in checks::all() {
             (check.run)(&cx, &mut out);
+            checks_run += 1;
         }
         let m = bundle.manifest();
         let mut notes = node.notes.clone();
@@ -229,6 +233,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     not_concluded.sort();
     not_concluded.dedup();
     let mut counts = Counts {
+        checks: checks_run,
         not_concluded: not_concluded.len(),
         ..Counts::default()
     };

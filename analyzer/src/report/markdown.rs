@@ -86,7 +86,8 @@ pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> 
     let c = &report.counts;
     writeln!(
         out,
-        "_{} error(s), {} warning(s), {} info; {} root cause(s); {} question(s) not concluded._",
+        "_{} checks: {} error(s), {} warning(s), {} info; {} root cause(s); {} question(s) not concluded._",
+        c.checks,
         c.error, c.warning, c.info, c.root_causes, c.not_concluded
     )
 }

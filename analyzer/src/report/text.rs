@@ -58,6 +58,7 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
     let (roots, rest) = groups(report);
     if report.findings.is_empty() {
         writeln!(out, "{}", words::NOTHING)?;
+        writeln!(out)?;
     }
     if !roots.is_empty() {
         writeln!(out, "{}", p.bold(words::ROOT_CAUSES))?;
@@ -113,7 +114,8 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
     let c = &report.counts;
     writeln!(
         out,
-        "{} error(s), {} warning(s), {} info; {} root cause(s); {} question(s) not concluded.",
+        "{} checks: {} error(s), {} warning(s), {} info; {} root cause(s); {} question(s) not concluded.",
+        c.checks,
         c.error, c.warning, c.info, c.root_causes, c.not_concluded
     )
 }

@@ -153,7 +153,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             f.evidence.push(Evidence::new(
                 netsnap_bundle::names::RTNL_ROUTES_V4,
                 "routes via tunl0",
-                format!("{tunnel_routes} routes to pod blocks go through tunl0"),
+                if tunnel_routes == 1 {
+                    "1 route to a pod block goes through tunl0".to_string()
+                } else {
+                    format!("{tunnel_routes} routes to pod blocks go through tunl0")
+                },
             ));
         }
         let resource = if pool.api_version.starts_with("crd.projectcalico.org") {

@@ -94,10 +94,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             list_capped(&addrs, 2)
         )
     } else {
-        format!(
-            "{} routes still go through tunl0 although no IPPool uses IPIP",
-            routes.len()
-        )
+        match routes.len() {
+            1 => "1 route still goes through tunl0 although no IPPool uses IPIP".to_string(),
+            n => format!("{n} routes still go through tunl0 although no IPPool uses IPIP"),
+        }
     };
     let mut f = cx.finding(
         &INFO,
@@ -232,10 +232,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     if !routes.is_empty() {
         f.fix.push(FixStep::new(
             "Delete routes that still go through tunl0 (only those calico-node left behind).",
-            vec![
-                "ip route show dev tunl0".to_string(),
-                "ip route del <dst> dev tunl0".to_string(),
-            ],
+            cx.node
+                .routes_via(TUNL0)
+                .map(|r| format!("ip route del {} dev tunl0", r.dst))
+                .collect(),
             FixAction::DeleteRoutes {
                 ifname: TUNL0.to_string(),
                 protocol: Some("bird".to_string()),
