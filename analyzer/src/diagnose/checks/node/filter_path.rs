@@ -162,16 +162,9 @@ impl<'a> Walker<'a> {
                     }
                     self.maybe.push(rule);
                 }
-                "DROP" | "REJECT" => {
-                    if sure {
-                        return Some(Verdict::DropRule(rule));
-                    }
-                }
-                "RETURN" => {
-                    if sure {
-                        return None;
-                    }
-                }
+                "DROP" | "REJECT" if sure => return Some(Verdict::DropRule(rule)),
+                "RETURN" if sure => return None,
+                "DROP" | "REJECT" | "RETURN" => {}
                 name if self.table.chain(name).is_some_and(|c| c.policy.is_none()) => {
                     let name = name.to_string();
                     let inner = self.walk(&name, depth + 1, sure);
@@ -317,15 +310,18 @@ mod tests {
             state: "NEW",
             mark: 0,
             mark_unknown: false,
-            src: Some("192.168.122.1".parse().unwrap()),
-            dst: Some("192.168.122.96".parse().unwrap()),
+            src: Some("192.168.122.1".parse().expect("ip")),
+            dst: Some("192.168.122.96".parse().expect("ip")),
             dst_local: true,
             ipvs_node_port: true,
         }
     }
 
     fn filter(text: &str) -> Table {
-        parse_iptables_save(text).table("filter").unwrap().clone()
+        parse_iptables_save(text)
+            .table("filter")
+            .expect("filter table")
+            .clone()
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
+/// A rule by line and text.
+type CitedRule = (usize, String);
+
 /// One ready endpoint: (address, port, on this node).
 fn endpoints(cx: &Context<'_>) -> Vec<(IpAddr, Option<u16>, bool)> {
     let me = cx.node_name();
@@ -125,7 +128,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         let Some(default) = drops_by_default(table, "FORWARD") else {
             continue;
         };
-        let mut dropped: Vec<(&str, bool, Option<(usize, String)>)> = Vec::new();
+        let mut dropped: Vec<(&str, bool, Option<CitedRule>)> = Vec::new();
         let mut maybe: Vec<(usize, String)> = Vec::new();
         for (what, probe, hard) in &probes {
             let path = follow(table, "FORWARD", probe);

@@ -113,7 +113,7 @@ mod tests {
                     ; net.ipv4.ip_forward=7\n\
                     -net/ipv4/ip_forward=0\n\
                     net.ipv4.ip_forwarding = 1\n";
-        let (line, value, text) = find_in(text, "net.ipv4.ip_forward").unwrap();
+        let (line, value, text) = find_in(text, "net.ipv4.ip_forward").expect("assignment");
         assert_eq!((line, value.as_str()), (4, "0"));
         assert_eq!(text, "-net/ipv4/ip_forward=0");
         assert!(find_in("net.ipv4.ip_forwarding = 1\n", "net.ipv4.ip_forward").is_none());

@@ -14,6 +14,9 @@ mod flannel_iface;
 mod flannel_masq;
 mod networkmanager;
 mod vxlan_offload;
+// C32, C34, C35, C40.
+mod calico_vxlan_device;
+mod mtu_mismatch;
 
 pub const CHECKS: &[Check] = &[
     calico_ipip::CHECK,
@@ -26,4 +29,6 @@ pub const CHECKS: &[Check] = &[
     flannel_iface::CHECK,
     flannel_masq::CHECK,
     cilium_kpr::CHECK,
+    mtu_mismatch::CHECK,
+    calico_vxlan_device::CHECK,
 ];

@@ -1,0 +1,243 @@
+//! C40: an IPPool encapsulates in VXLAN (`vxlanMode: Always` or `CrossSubnet`), but this node
+//! has no working `vxlan.calico`: Felix creates the device (and routes the other nodes' blocks
+//! through it) only while VXLAN is enabled for it — computed from the pools unless
+//! FelixConfiguration pins `vxlanEnabled` — and logs "Interface missing, will retry if it
+//! appears" while it is absent. Without the device, traffic to pods on other nodes, and so
+//! Service traffic to remote endpoints, has no path. projectcalico/calico#7757, #4856, #4468.
+
+use netsnap_bundle::names;
+
+use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
+use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, IPPOOLS_YAML};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+};
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "calico-vxlan-device-down",
+    catalog: "C40",
+    title: "Calico VXLAN pool, but vxlan.calico missing or down on the node",
+    layer: Layer::Overlay,
+    cause: true,
+    references: &[
+        "https://github.com/projectcalico/calico/issues/7757",
+        "https://github.com/projectcalico/calico/issues/4856",
+        "https://github.com/projectcalico/calico/issues/4468",
+        "https://docs.tigera.io/calico/latest/reference/resources/felixconfig",
+    ],
+    evidence: "Calico IPPools (`vxlanMode` Always/CrossSubnet, not disabled); FelixConfiguration `vxlanEnabled`; the `vxlan.calico` link and its state; calico-node on the node (pod or cali* links); calico-node log lines about vxlan.calico.",
+    fix: "Unpin FelixConfiguration `vxlanEnabled: false`; delete a stuck `vxlan.calico` so Felix recreates it; restart calico-node on the node.",
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+const DEVICE: &str = "vxlan.calico";
+const CALICO_LOGS: &[&str] = &[
+    "logs-calico-system-calico-node.txt",
+    "logs-kube-system-calico-node.txt",
+];
+
+fn run(cx: &Context<'_>, out: &mut Outcome) {
+    let pools: Vec<_> = cx
+        .cluster
+        .state
+        .ip_pools
+        .iter()
+        .filter(|p| !p.spec.disabled && !p.spec.cidr.contains(':'))
+        .filter(|p| matches!(p.spec.vxlan_mode.as_str(), "Always" | "CrossSubnet"))
+        .collect();
+    if pools.is_empty() {
+        return;
+    }
+    let me = cx.node_name();
+    let calico_pods: Vec<_> = cx
+        .cluster
+        .state
+        .pods
+        .iter()
+        .filter(|p| p.metadata.labels.get("k8s-app").map(String::as_str) == Some("calico-node"))
+        .collect();
+    let pod_here = calico_pods.iter().any(|p| p.spec.node_name == me);
+    let cali_links = cx
+        .node
+        .links
+        .as_ref()
+        .map(|l| l.iter().any(|l| l.ifname().starts_with("cali")))
+        .unwrap_or(false);
+    if !calico_pods.is_empty() && !pod_here && !cali_links {
+        // calico-node does not run here: not a Calico node.
+        return;
+    }
+    let links = match &cx.node.links {
+        Ok(l) => l,
+        Err(m) => {
+            out.cannot(cx.not_concluded(
+                &INFO,
+                "whether vxlan.calico exists and is up",
+                m.to_string(),
+                Some("ip -d link show vxlan.calico"),
+            ));
+            return;
+        }
+    };
+    let dev = links.iter().find(|l| l.ifname() == DEVICE);
+    if dev.is_some_and(|d| d.is_up()) {
+        return;
+    }
+    let felix_off = cx
+        .cluster
+        .state
+        .felix_configurations
+        .iter()
+        .filter(|fc| fc.metadata.name == "default" || fc.metadata.name == format!("node.{me}"))
+        .find(|fc| fc.spec.vxlan_enabled == Some(false));
+    let summary = match (dev, felix_off) {
+        (None, Some(fc)) => format!(
+            "IPPool {} uses VXLAN, but FelixConfiguration {} sets vxlanEnabled: false, so this \
+             node has no vxlan.calico",
+            pools[0].metadata.name, fc.metadata.name
+        ),
+        (None, None) => format!(
+            "IPPool {} uses VXLAN (vxlanMode: {}), but this node has no vxlan.calico device",
+            pools[0].metadata.name, pools[0].spec.vxlan_mode
+        ),
+        (Some(_), _) => format!(
+            "IPPool {} uses VXLAN (vxlanMode: {}), but vxlan.calico is down on this node",
+            pools[0].metadata.name, pools[0].spec.vxlan_mode
+        ),
+    };
+    let confidence = if pod_here || cali_links {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    let mut f = cx.finding(&INFO, Severity::Error, confidence, summary);
+    f.subject = Some(DEVICE.to_string());
+    f.detail = "Calico reaches pods on other nodes through vxlan.calico when the pool \
+        encapsulates in VXLAN (always, or across subnets). Without the device up, this node \
+        cannot send to (or receive from) other nodes' pods, so Services whose endpoints run \
+        elsewhere time out from here. Felix creates the device only when VXLAN is enabled for \
+        it, and retries while the device is missing."
+        .to_string();
+    for p in &pools {
+        let name = &p.metadata.name;
+        let yaml = IPPOOLS_YAML
+            .iter()
+            .find(|y| {
+                cx.cluster
+                    .text(y)
+                    .is_some_and(|t| t.contains(name.as_str()))
+            })
+            .copied()
+            .unwrap_or(IPPOOLS_YAML[0]);
+        let (locator, excerpt) = cx
+            .cluster
+            .find_line(yaml, Some(&format!("name: {name}")), &["vxlanMode:"])
+            .map_or_else(
+                || {
+                    (
+                        format!("{name} .spec.vxlanMode"),
+                        format!("vxlanMode: {}", p.spec.vxlan_mode),
+                    )
+                },
+                |(n, l)| (format!("line {n} ({name})"), l),
+            );
+        f.evidence.push(Evidence::new(
+            ClusterFacts::artifact(yaml),
+            locator,
+            excerpt,
+        ));
+    }
+    match dev {
+        None => f.evidence.push(Evidence::new(
+            names::RTNL_LINKS,
+            "all links",
+            format!("no link named {DEVICE} among {} links", links.len()),
+        )),
+        Some(d) => f.evidence.push(Evidence::new(
+            names::RTNL_LINKS,
+            format!("link {DEVICE}"),
+            format!(
+                "{DEVICE}: <{}> state {}",
+                d.summary.flags.join(","),
+                d.summary.operstate.as_deref().unwrap_or("?")
+            ),
+        )),
+    }
+    for log in CALICO_LOGS {
+        if let Some((n, line)) = cx.cluster.find_line(log, None, &[DEVICE]) {
+            f.evidence.push(Evidence::new(
+                ClusterFacts::artifact(log),
+                format!("line {n}"),
+                line,
+            ));
+            break;
+        }
+    }
+    if let Some(fc) = felix_off {
+        let name = &fc.metadata.name;
+        let yaml = FELIX_YAML
+            .iter()
+            .find(|y| {
+                cx.cluster
+                    .text(y)
+                    .is_some_and(|t| t.contains(name.as_str()))
+            })
+            .copied()
+            .unwrap_or(FELIX_YAML[0]);
+        let (locator, excerpt) = cx
+            .cluster
+            .find_line(yaml, Some(&format!("name: {name}")), &["vxlanEnabled:"])
+            .map_or_else(
+                || {
+                    (
+                        format!("{name} .spec.vxlanEnabled"),
+                        "vxlanEnabled: false".to_string(),
+                    )
+                },
+                |(n, l)| (format!("line {n} ({name})"), l),
+            );
+        f.evidence.push(Evidence::new(
+            ClusterFacts::artifact(yaml),
+            locator,
+            excerpt,
+        ));
+        let resource = if fc.api_version.starts_with("crd.projectcalico.org") {
+            "felixconfigurations.crd.projectcalico.org"
+        } else {
+            "felixconfigurations.projectcalico.org"
+        };
+        let patch = r#"{"spec":{"vxlanEnabled":true}}"#.to_string();
+        f.fix.push(FixStep::new(
+            format!("FelixConfiguration {name} pins VXLAN off while a pool uses it: turn it on."),
+            vec![format!(
+                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
+            )],
+            FixAction::KubectlPatch {
+                resource: resource.to_string(),
+                namespace: None,
+                name: name.clone(),
+                patch,
+            },
+        ));
+    }
+    if dev.is_some() {
+        f.fix.push(FixStep::new(
+            "Delete the stuck device so Felix recreates it (only after checking nothing else \
+             manages it, e.g. NetworkManager).",
+            vec![format!("ip link del {DEVICE}")],
+            FixAction::Manual,
+        ));
+    }
+    let ns = calico_pods
+        .first()
+        .map_or("kube-system", |p| p.metadata.namespace.as_str());
+    f.fix.push(restart_node_pod(
+        cx,
+        "Restart calico-node on this node so Felix sets up vxlan.calico and its routes.",
+        ns,
+        "calico-node",
+        "k8s-app=calico-node",
+    ));
+    out.add(f);
+}
