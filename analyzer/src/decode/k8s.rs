@@ -7,24 +7,18 @@
 //!
 //! # Hostile input
 //!
-//! Measured on yaml_serde 0.10.7 (libyaml-rs 0.3.0), see `tests` below:
-//! - its "repetition limit" (alias jumps at most 100 x the document's events) stops the classic
-//!   billion-laughs document, but not one large anchor aliased many times: a 159 KB document
-//!   (a 10,000-key mapping aliased 10,000 times) took 78 s and 16 GB of memory;
-//! - its recursion limit (128) applies only after the whole document's events were loaded,
-//!   and libyaml's scanner spends time proportional to the flow nesting depth on every token:
-//!   120 KB of nested `[` took 9 s, 2 MB did not finish in a minute.
-//!
-//! So before yaml_serde sees the text, a streaming pass over `saphyr-parser` events (which stops
-//! at the first event past the depth limit, and refuses deep flow nesting itself) measures the
-//! nesting depth and the size every alias expands to, and refuses the input when either is over
-//! its limit. The conversion from yaml_serde keeps its own budget as a second fence.
+//! yaml_serde 0.10.7 (libyaml-rs 0.3.0) was measured unfit for strangers' input (see `tests`
+//! below): its alias "repetition limit" let a 159 KB document (a 10,000-key mapping aliased
+//! 10,000 times) take 78 s and 16 GB, and its recursion limit applied only after the whole
+//! document was loaded (120 KB of nested `[` took 9 s). It was also the slow part of analyzing
+//! a large cluster. YAML is therefore read in one streaming pass over `saphyr-parser` events
+//! (`yaml.rs`), which refuses deep nesting at the first event past the limit and charges every
+//! value, and every alias at its full expanded size, against a budget proportional to the input.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -851,234 +845,7 @@ fn documents(text: &str, limits: &Limits) -> Result<Vec<Value>, K8sDecodeError> 
         }
     }
     let budget = limits.expansion_budget(text.len());
-    precheck_yaml(text, limits.max_depth, budget)?;
-    let fence = Budget {
-        remaining: Cell::new(budget),
-        exhausted: Cell::new(false),
-        depth: Cell::new(0),
-        max_depth: limits.max_depth,
-    };
-    let mut docs = Vec::new();
-    for doc in yaml_serde::Deserializer::from_str(text) {
-        match (ValueSeed { budget: &fence }).deserialize(doc) {
-            Ok(v) => docs.push(v),
-            Err(_) if fence.exhausted.get() => {
-                return Err(K8sDecodeError::AliasExpansion { limit: budget })
-            }
-            Err(e) => {
-                return Err(K8sDecodeError::Yaml {
-                    message: e.to_string(),
-                })
-            }
-        }
-    }
-    Ok(docs)
-}
-
-/// Streams the YAML events once, without building anything, and refuses the input when it
-/// nests deeper than `max_depth` or its aliases expand beyond `budget` values and bytes.
-fn precheck_yaml(text: &str, max_depth: usize, budget: u64) -> Result<(), K8sDecodeError> {
-    use saphyr_parser::{Event, Parser};
-
-    // Expanded size of every anchored node, by anchor id (saphyr numbers each anchor
-    // definition anew, so a redefined name gets a new id, as libyaml resolves it).
-    let mut anchors: HashMap<usize, u64> = HashMap::new();
-    // Open collections: (anchor id, expanded size so far).
-    let mut open: Vec<(usize, u64)> = Vec::new();
-    let mut total: u64 = 0;
-    let too_deep = |line: usize| K8sDecodeError::TooDeep {
-        limit: max_depth,
-        line,
-    };
-    for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| {
-            if e.info().contains("recursion limit") {
-                too_deep(e.marker().line())
-            } else {
-                K8sDecodeError::Yaml {
-                    message: e.to_string(),
-                }
-            }
-        })?;
-        let node = match event {
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if open.len() >= max_depth {
-                    return Err(too_deep(span.start.line()));
-                }
-                open.push((anchor, 1));
-                continue;
-            }
-            Event::SequenceEnd | Event::MappingEnd => open.pop(),
-            Event::Scalar(value, _, anchor, _) => Some((anchor, 1 + value.len() as u64)),
-            Event::Alias(id) => Some((0, anchors.get(&id).copied().unwrap_or(1))),
-            _ => None,
-        };
-        let Some((anchor, size)) = node else { continue };
-        if anchor != 0 {
-            anchors.insert(anchor, size);
-        }
-        match open.last_mut() {
-            Some((_, parent)) => *parent = parent.saturating_add(size),
-            None => total = total.saturating_add(size),
-        }
-        // A parent's size includes its children's, so the running sum of the open collections
-        // bounds what is expanded so far.
-        let pending = open
-            .iter()
-            .fold(total, |acc, (_, s)| acc.saturating_add(*s));
-        if size > budget || pending > budget {
-            return Err(K8sDecodeError::AliasExpansion { limit: budget });
-        }
-    }
-    Ok(())
-}
-
-/// The second fence: counts what yaml_serde actually expands while it converts to JSON values.
-struct Budget {
-    remaining: Cell<u64>,
-    exhausted: Cell<bool>,
-    depth: Cell<usize>,
-    max_depth: usize,
-}
-
-impl Budget {
-    fn charge<E: de::Error>(&self, units: u64) -> Result<(), E> {
-        let left = self.remaining.get();
-        if units > left {
-            self.exhausted.set(true);
-            return Err(E::custom("expansion budget exhausted"));
-        }
-        self.remaining.set(left - units);
-        Ok(())
-    }
-
-    fn enter<E: de::Error>(&self) -> Result<(), E> {
-        self.charge(1)?;
-        if self.depth.get() >= self.max_depth {
-            return Err(E::custom("nesting limit exceeded"));
-        }
-        self.depth.set(self.depth.get() + 1);
-        Ok(())
-    }
-
-    fn leave(&self) {
-        self.depth.set(self.depth.get().saturating_sub(1));
-    }
-}
-
-#[derive(Clone, Copy)]
-struct ValueSeed<'a> {
-    budget: &'a Budget,
-}
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a YAML value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        self.budget.charge(1)?;
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        self.budget.charge(1)?;
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        self.budget.charge(1)?;
-        Ok(Value::from(v))
-    }
-
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        self.visit_string(v.to_string())
-    }
-
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        self.visit_string(v.to_string())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        self.budget.charge(1)?;
-        // JSON has no NaN or infinity; keep YAML's spelling of them.
-        Ok(serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(v.to_string())))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.budget.charge(1 + v.len() as u64)?;
-        Ok(Value::String(v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.budget.charge(1 + v.len() as u64)?;
-        Ok(Value::String(v))
-    }
-
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        self.visit_string(String::from_utf8_lossy(v).into_owned())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        self.budget.charge(1)?;
-        Ok(Value::Null)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        self.visit_none()
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.deserialize(d)
-    }
-
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.budget.enter()?;
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        self.budget.leave();
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.budget.enter()?;
-        let mut out = Map::new();
-        while let Some(key) = map.next_key_seed(self)? {
-            let key = match key {
-                Value::String(s) => s,
-                // YAML allows any key; Kubernetes objects only use strings.
-                other => other.to_string(),
-            };
-            let value = map.next_value_seed(self)?;
-            out.insert(key, value);
-        }
-        self.budget.leave();
-        Ok(Value::Object(out))
-    }
-
-    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
-        // A value with a custom tag (`!Foo x`): keep the value, drop the tag.
-        let (_tag, variant) = data.variant_seed(self)?;
-        de::VariantAccess::newtype_variant_seed(variant, self)
-    }
+    yaml::load(text, limits.max_depth, budget)
 }
 
 fn depth_of(v: &Value) -> usize {
@@ -1415,6 +1182,8 @@ impl ClusterState {
             .filter(move |s| s.metadata.namespace == namespace && s.service_name() == Some(name))
     }
 }
+
+mod yaml;
 
 #[cfg(test)]
 mod tests;

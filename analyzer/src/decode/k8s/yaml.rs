@@ -1,0 +1,256 @@
+//! YAML text to JSON values in one streaming pass over `saphyr-parser` events, with the
+//! hostile-input fences applied as the values are built: nesting depth (checked at every
+//! collection start, before anything deeper is read) and an expansion budget that every scalar,
+//! collection and alias is charged against (an alias costs the full size of what it repeats).
+//!
+//! Plain scalars are resolved with YAML 1.2's core schema, as kubectl's output needs: `null`,
+//! `~` and the empty scalar are null, `true`/`false` booleans, decimal, `0x` and `0o` integers and
+//! decimal floats numbers; everything else, and every quoted or block scalar, is a string.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use serde_json::{Map, Number, Value};
+
+use super::K8sDecodeError;
+
+enum Frame {
+    Seq(Vec<Value>, usize, u64),
+    /// Entries, the key waiting for its value, anchor id, size so far.
+    Map(Map<String, Value>, Option<String>, usize, u64),
+}
+
+/// The documents of `text` as JSON values.
+pub(super) fn load(
+    text: &str,
+    max_depth: usize,
+    budget: u64,
+) -> Result<Vec<Value>, K8sDecodeError> {
+    let too_deep = |line: usize| K8sDecodeError::TooDeep {
+        limit: max_depth,
+        line,
+    };
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    // Anchored values and their expanded size, by saphyr's anchor id.
+    let mut anchors: HashMap<usize, (Value, u64)> = HashMap::new();
+    let mut spent: u64 = 0;
+    let mut root: Option<Value> = None;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| {
+            if e.info().contains("recursion limit") {
+                too_deep(e.marker().line())
+            } else {
+                K8sDecodeError::Yaml {
+                    message: e.to_string(),
+                }
+            }
+        })?;
+        // (value, anchor id, expanded size, what it costs now): a collection's children were
+        // charged as they arrived, an alias costs everything it repeats.
+        let (value, anchor, size, cost) = match event {
+            Event::SequenceStart(anchor, _) => {
+                if stack.len() >= max_depth {
+                    return Err(too_deep(span.start.line()));
+                }
+                stack.push(Frame::Seq(Vec::new(), anchor, 1));
+                continue;
+            }
+            Event::MappingStart(anchor, _) => {
+                if stack.len() >= max_depth {
+                    return Err(too_deep(span.start.line()));
+                }
+                stack.push(Frame::Map(Map::new(), None, anchor, 1));
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Seq(items, anchor, size)) => (Value::Array(items), anchor, size, 1),
+                Some(Frame::Map(map, _, anchor, size)) => (Value::Object(map), anchor, size, 1),
+                None => continue,
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let size = 1 + text.len() as u64;
+                (scalar(text, style, tag.as_deref()), anchor, size, size)
+            }
+            Event::Alias(id) => {
+                let size = anchors.get(&id).map_or(1, |(_, s)| *s);
+                // Charged before anything is copied.
+                if spent.saturating_add(size) > budget {
+                    return Err(K8sDecodeError::AliasExpansion { limit: budget });
+                }
+                let value = anchors.get(&id).map_or(Value::Null, |(v, _)| v.clone());
+                (value, 0, size, size)
+            }
+            Event::DocumentEnd => {
+                docs.push(root.take().unwrap_or(Value::Null));
+                continue;
+            }
+            _ => continue,
+        };
+        spent = spent.saturating_add(cost);
+        if spent > budget {
+            return Err(K8sDecodeError::AliasExpansion { limit: budget });
+        }
+        if anchor != 0 {
+            anchors.insert(anchor, (value.clone(), size));
+        }
+        match stack.last_mut() {
+            Some(Frame::Seq(items, _, parent)) => {
+                *parent = parent.saturating_add(size);
+                items.push(value);
+            }
+            Some(Frame::Map(map, key, _, parent)) => {
+                *parent = parent.saturating_add(size);
+                match key.take() {
+                    None => {
+                        *key = Some(match value {
+                            Value::String(s) => s,
+                            // YAML allows any key; Kubernetes objects only use strings.
+                            other => other.to_string(),
+                        })
+                    }
+                    Some(k) => {
+                        map.insert(k, value);
+                    }
+                }
+            }
+            None => root = Some(value),
+        }
+    }
+    if let Some(v) = root.take() {
+        docs.push(v);
+    }
+    Ok(docs)
+}
+
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    // `!!str 123` stays a string; other tags are dropped and the value read as usual.
+    if tag.is_some_and(|t| {
+        (t.handle == "tag:yaml.org,2002:" || t.handle == "!!") && t.suffix == "str"
+    }) {
+        return Value::String(text.into_owned());
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(text.into_owned());
+    }
+    resolve_plain(text)
+}
+
+/// YAML 1.2 core schema for plain scalars.
+fn resolve_plain(text: Cow<'_, str>) -> Value {
+    match &*text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let s = &*text;
+    let digits = |d: &str, radix: u32| !d.is_empty() && d.chars().all(|c| c.is_digit(radix));
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits(unsigned, 10) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(u) = s.parse::<u64>() {
+            return Value::from(u);
+        }
+        return Value::String(text.into_owned());
+    }
+    if let Some(h) = s.strip_prefix("0x").filter(|h| digits(h, 16)) {
+        if let Ok(u) = u64::from_str_radix(h, 16) {
+            return Value::from(u);
+        }
+    }
+    if let Some(o) = s.strip_prefix("0o").filter(|o| digits(o, 8)) {
+        if let Ok(u) = u64::from_str_radix(o, 8) {
+            return Value::from(u);
+        }
+    }
+    if is_float(s) {
+        if let Ok(f) = s.parse::<f64>() {
+            return Number::from_f64(f)
+                .map_or_else(|| Value::String(text.into_owned()), Value::Number);
+        }
+    }
+    // Including `.inf` and `.nan`: JSON has no such numbers.
+    Value::String(text.into_owned())
+}
+
+/// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
+fn is_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    let mut frac_digits = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let f = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = i - f;
+    }
+    if int_digits == 0 && frac_digits == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let e = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == e {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(s: &str) -> Value {
+        load(s, 64, 1 << 20).expect("loads").remove(0)
+    }
+
+    #[test]
+    fn core_schema() {
+        let v = one("a: 1\nb: -2\nc: 1.5\nd: true\ne: null\nf: ~\ng:\nh: '1'\ni: \"true\"\nj: 0x1f\nk: yes\nl: 1e3\nm: 1.2.3\nn: 99999999999999999999\n");
+        assert_eq!(v["a"], 1);
+        assert_eq!(v["b"], -2);
+        assert_eq!(v["c"], 1.5);
+        assert_eq!(v["d"], true);
+        assert!(v["e"].is_null() && v["f"].is_null() && v["g"].is_null());
+        assert_eq!(v["h"], "1");
+        assert_eq!(v["i"], "true");
+        assert_eq!(v["j"], 31);
+        assert_eq!(v["k"], "yes");
+        assert_eq!(v["l"], 1000.0);
+        assert_eq!(v["m"], "1.2.3");
+        assert_eq!(v["n"], "99999999999999999999");
+    }
+
+    #[test]
+    fn documents_aliases_and_block_scalars() {
+        let docs = load(
+            "---\na: &x [1, 2]\nb: *x\nc: |-\n  line one\n  line two\n---\n---\nz: 1\n",
+            64,
+            1 << 20,
+        )
+        .expect("loads");
+        assert_eq!(docs.len(), 3, "{docs:?}");
+        assert_eq!(docs[0]["b"], serde_json::json!([1, 2]));
+        assert_eq!(docs[0]["c"], "line one\nline two");
+        assert!(docs[1].is_null());
+        assert_eq!(docs[2]["z"], 1);
+    }
+}
