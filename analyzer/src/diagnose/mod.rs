@@ -210,10 +210,12 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     for (path, bundle) in inputs {
         let node = NodeFacts::from_bundle(bundle, path);
         let cx = context(&node, &cluster);
+        let before = out.findings.len();
         for check in checks::all() {
             (check.run)(&cx, &mut out);
             checks_run += 1;
         }
+        residual_outside_node(&cx, &out.findings[before..], &mut out.not_concluded);
         let m = bundle.manifest();
         let mut notes = node.notes.clone();
         notes.extend(cluster.state.problems.iter().cloned());
@@ -253,6 +255,45 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
         not_concluded,
         counts,
     }
+}
+
+/// C27: filtering outside the node (cloud security groups, NSGs, source/destination checks,
+/// fabric ACLs) is never in a bundle. When nothing on a node of a multi-node cluster explains a
+/// failure, it is the residual suspect: say so, and what would show it.
+fn residual_outside_node(cx: &Context<'_>, found: &[Finding], notes: &mut Vec<NotConcluded>) {
+    let errors = found.iter().any(|f| f.severity == Severity::Error);
+    if errors || cx.cluster.state.nodes.len() < 2 {
+        return;
+    }
+    let internal: Vec<IpAddr> = cx
+        .cluster
+        .state
+        .nodes
+        .iter()
+        .flat_map(|n| n.addresses_of("InternalIP"))
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let uplink = cx
+        .node
+        .local_addresses()
+        .into_iter()
+        .find(|(ip, ..)| internal.contains(ip))
+        .map_or_else(|| "<uplink>".to_string(), |(_, dev, _)| dev.to_string());
+    notes.push(NotConcluded {
+        id: "cloud-filtering-not-visible",
+        catalog: "C27",
+        question: "whether the network between the nodes (cloud security groups, NSGs, \
+                   source/destination checks, switch ACLs) drops NodePort or overlay traffic"
+            .to_string(),
+        reason: "no cause was found on this node, and filtering outside the node cannot be \
+                 seen from it"
+            .to_string(),
+        would_confirm: Some(format!(
+            "capture on both nodes while reproducing (tcpdump -ni {uplink} 'ip proto 4 or udp \
+             port 4789 or udp port 8472 or tcp portrange 30000-32767'); check the cloud's \
+             security groups and flow logs for IP protocol 4, VXLAN and the NodePort range"
+        )),
+    });
 }
 
 /// The context checks run in: node identity, proxy mode and the IPVS expectation. Public for

@@ -16,6 +16,8 @@ mod networkmanager;
 mod vxlan_offload;
 // C32, C34, C35, C40.
 mod calico_vxlan_device;
+mod cidr_mismatch;
+mod cidr_overlap;
 mod mtu_mismatch;
 
 pub const CHECKS: &[Check] = &[
@@ -31,4 +33,6 @@ pub const CHECKS: &[Check] = &[
     cilium_kpr::CHECK,
     mtu_mismatch::CHECK,
     calico_vxlan_device::CHECK,
+    cidr_overlap::CHECK,
+    cidr_mismatch::CHECK,
 ];
