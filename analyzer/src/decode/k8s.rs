@@ -444,6 +444,39 @@ pub struct PodStatus {
     #[serde(rename = "podIPs")]
     pub pod_ips: Vec<PodIp>,
     pub conditions: Vec<Condition>,
+    /// Why the pod is in its phase (`Evicted` ...).
+    pub reason: String,
+    pub message: String,
+    pub container_statuses: Vec<ContainerStatus>,
+}
+
+/// A container's state as the kubelet reports it: restarts, the current and the last state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerStatus {
+    pub name: String,
+    pub ready: bool,
+    pub restart_count: i64,
+    pub state: ContainerState,
+    pub last_state: ContainerState,
+}
+
+/// Exactly one of the three is set for a current state; all may be empty for `lastState`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerState {
+    pub waiting: Option<ContainerStateDetail>,
+    pub running: Option<Value>,
+    pub terminated: Option<ContainerStateDetail>,
+}
+
+/// `waiting` (reason `CrashLoopBackOff` ...) or `terminated` (exit code, reason, message).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerStateDetail {
+    pub reason: String,
+    pub message: String,
+    pub exit_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

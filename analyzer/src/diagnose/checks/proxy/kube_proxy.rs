@@ -5,101 +5,25 @@
 //! `kubectl logs -l k8s-app=kube-proxy --prefix` (the collector's call) prefixes every line
 //! with `[pod/<pod>/<container>]`, so a line is attributed to a pod and the pod to its node.
 
-use serde::Deserialize;
-
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_LOGS, PODS_YAML};
 use crate::diagnose::{Context, Evidence};
 
 /// The label kubeadm (and most manifests) put on kube-proxy's pods.
 pub const KUBE_PROXY_LABEL: (&str, &str) = ("k8s-app", "kube-proxy");
 
-/// A kube-proxy pod and its container statuses, as far as the checks need them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct PodState {
-    pub metadata: Meta,
-    pub spec: Spec,
-    pub status: Status,
-}
+/// A kube-proxy pod with its container statuses.
+pub type PodState = crate::decode::k8s::Pod;
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Meta {
-    pub name: String,
-    pub namespace: String,
-    pub labels: std::collections::BTreeMap<String, serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Spec {
-    pub node_name: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Status {
-    pub phase: String,
-    pub reason: String,
-    pub message: String,
-    pub container_statuses: Vec<ContainerStatus>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ContainerStatus {
-    pub name: String,
-    pub ready: bool,
-    pub restart_count: i64,
-    pub state: ContainerState,
-    pub last_state: ContainerState,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ContainerState {
-    pub waiting: Option<StateDetail>,
-    pub running: Option<serde_json::Value>,
-    pub terminated: Option<StateDetail>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct StateDetail {
-    pub reason: String,
-    pub message: String,
-    pub exit_code: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Doc {
-    kind: String,
-    items: Vec<PodState>,
-    #[serde(flatten)]
-    single: PodState,
-}
-
-impl PodState {
-    pub fn is_kube_proxy(&self) -> bool {
-        let (k, v) = KUBE_PROXY_LABEL;
-        self.metadata
-            .labels
-            .get(k)
-            .and_then(serde_json::Value::as_str)
-            == Some(v)
-    }
+fn is_kube_proxy(p: &PodState) -> bool {
+    let (k, v) = KUBE_PROXY_LABEL;
+    p.metadata.labels.get(k).map(String::as_str) == Some(v)
 }
 
 /// Every kube-proxy pod in `pods.yaml`. None when the file was not collected or could not be
 /// read as Kubernetes objects.
-///
-/// The text is decoded again here (the shared Pod model has no container statuses), and only
-/// when the shared decoder accepted the same text: that decoder's depth and alias-expansion
-/// fences ran on it first, so this second pass cannot be made to blow up.
 pub fn kube_proxy_pods(cx: &Context<'_>) -> Option<Vec<PodState>> {
     let path = ClusterFacts::artifact(PODS_YAML);
-    let text = cx.cluster.text(PODS_YAML)?;
+    cx.cluster.text(PODS_YAML)?;
     let prefix = format!("{path}:");
     if cx
         .cluster
@@ -110,26 +34,15 @@ pub fn kube_proxy_pods(cx: &Context<'_>) -> Option<Vec<PodState>> {
     {
         return None;
     }
-    let mut pods = Vec::new();
-    let trimmed = text.trim_start();
-    let docs: Vec<Doc> = if trimmed.starts_with('{') {
-        vec![serde_json::from_str(text).ok()?]
-    } else {
-        let mut docs = Vec::new();
-        for d in yaml_serde::Deserializer::from_str(text) {
-            docs.push(Doc::deserialize(d).ok()?);
-        }
-        docs
-    };
-    for d in docs {
-        if d.kind.ends_with("List") || !d.items.is_empty() {
-            pods.extend(d.items);
-        } else {
-            pods.push(d.single);
-        }
-    }
-    pods.retain(PodState::is_kube_proxy);
-    Some(pods)
+    Some(
+        cx.cluster
+            .state
+            .pods
+            .iter()
+            .filter(|p| is_kube_proxy(p))
+            .cloned()
+            .collect(),
+    )
 }
 
 /// The kube-proxy pods on this node (by `spec.nodeName`).
@@ -227,13 +140,14 @@ mod tests {
 
     #[test]
     fn pod_list_and_single_pod_decode() {
-        let list = "apiVersion: v1\nkind: List\nitems:\n- metadata:\n    name: kube-proxy-a\n    labels: {k8s-app: kube-proxy}\n  spec: {nodeName: n1}\n  status:\n    phase: Running\n    containerStatuses:\n    - name: kube-proxy\n      restartCount: 7\n      state: {waiting: {reason: CrashLoopBackOff}}\n      lastState: {terminated: {exitCode: 1, reason: Error}}\n";
-        let docs: Vec<Doc> = yaml_serde::Deserializer::from_str(list)
-            .map(|d| Doc::deserialize(d).expect("doc"))
-            .collect();
-        assert_eq!(docs.len(), 1);
-        let p = &docs[0].items[0];
-        assert!(p.is_kube_proxy());
+        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: kube-proxy-a\n    labels: {k8s-app: kube-proxy}\n  spec: {nodeName: n1}\n  status:\n    phase: Running\n    containerStatuses:\n    - name: kube-proxy\n      restartCount: 7\n      state: {waiting: {reason: CrashLoopBackOff}}\n      lastState: {terminated: {exitCode: 1, reason: Error}}\n";
+        let mut state = crate::decode::k8s::ClusterState::new();
+        state.add(crate::decode::k8s::parse_objects(list).expect("decodes"));
+        let single = "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: default, labels: {app: web}}\n";
+        state.add(crate::decode::k8s::parse_objects(single).expect("decodes"));
+        assert_eq!(state.pods.len(), 2);
+        let p = &state.pods[0];
+        assert!(is_kube_proxy(p));
         let c = &p.status.container_statuses[0];
         assert_eq!(c.restart_count, 7);
         assert_eq!(
@@ -244,9 +158,7 @@ mod tests {
             c.last_state.terminated.as_ref().and_then(|t| t.exit_code),
             Some(1)
         );
-        let single = "kind: Pod\nmetadata: {name: x, labels: {app: web}}\n";
-        let d: Doc = yaml_serde::from_str(single).expect("single");
-        assert_eq!(d.single.metadata.name, "x");
-        assert!(!d.single.is_kube_proxy());
+        assert_eq!(state.pods[1].metadata.name, "x");
+        assert!(!is_kube_proxy(&state.pods[1]));
     }
 }
