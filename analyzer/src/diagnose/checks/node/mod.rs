@@ -7,6 +7,7 @@ mod br_netfilter;
 mod conntrack_full;
 mod filter_path;
 mod forward_drop;
+mod host_firewall;
 mod input_drop;
 mod ip_forward;
 mod rp_filter;
@@ -19,6 +20,7 @@ pub const CHECKS: &[Check] = &[
     conntrack_full::CHECK,
     input_drop::CHECK,
     forward_drop::CHECK,
+    host_firewall::CHECK,
 ];
 
 /// Why a sysctl has no value, as a phrase after its key.
