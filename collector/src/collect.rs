@@ -482,12 +482,9 @@ pub fn run(config: &Config, started: SystemTime) -> anyhow::Result<PathBuf> {
     };
     if only.runs("ipvs") {
         let modules = modules.clone();
-        runner.run(
-            "ipvs",
-            budget::IPVS,
-            probe::ipvs::planned(),
-            move |ctx| probe::ipvs::probe(ctx, &modules, families.as_deref()),
-        );
+        runner.run("ipvs", budget::IPVS, probe::ipvs::planned(), move |ctx| {
+            probe::ipvs::probe(ctx, &modules, families.as_deref())
+        });
     } else {
         runner.not_selected(probe::ipvs::planned());
     }
