@@ -877,6 +877,11 @@ fn documents(text: &str, limits: &Limits) -> Result<Vec<Value>, K8sDecodeError> 
             return Ok(vec![v]);
         }
     }
+    if let Some(docs) =
+        yaml::load_list_in_parallel(text, limits.max_depth, |len| limits.expansion_budget(len))
+    {
+        return Ok(docs);
+    }
     let budget = limits.expansion_budget(text.len());
     yaml::load(text, limits.max_depth, budget)
 }

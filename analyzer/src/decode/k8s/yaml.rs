@@ -124,6 +124,110 @@ pub(super) fn load(
     Ok(docs)
 }
 
+/// Below this size a list is read in one pass: threads would cost more than they save.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// A large list as `kubectl get -A -o yaml` prints it (`items:` at column 0, each item a `- `
+/// at column 0, everything of an item indented below it), read in slices of whole items on all
+/// cores. The items are in order, the fences apply to each slice, and anything unexpected
+/// (another layout, an error in any slice) returns `None` so the caller reads the text in one
+/// pass and reports errors as usual.
+pub(super) fn load_list_in_parallel(
+    text: &str,
+    max_depth: usize,
+    budget_for: impl Fn(usize) -> u64 + Sync,
+) -> Option<Vec<Value>> {
+    if text.len() < PARALLEL_MIN_BYTES || text.contains("\n---") || text.starts_with("---") {
+        return None;
+    }
+    // Byte offsets of the `items:` block: from its first `- ` line to the first column-0 line
+    // after it that is not an item start.
+    let mut offset = 0;
+    let mut items_start = None;
+    let mut items_end = None;
+    let mut item_starts = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let at = offset;
+        offset += line.len();
+        match items_start {
+            None => {
+                if line.trim_end() == "items:" {
+                    items_start = Some(offset);
+                }
+            }
+            Some(_) if items_end.is_none() => {
+                if line.starts_with("- ") || line.trim_end() == "-" {
+                    item_starts.push(at);
+                } else if !line.starts_with(' ') && !line.trim().is_empty() {
+                    items_end = Some(at);
+                }
+            }
+            // Items again after the block ended (a comment at column 0 between items, say):
+            // not the layout this reader splits.
+            Some(_) => {
+                if line.starts_with("- ") {
+                    return None;
+                }
+            }
+        }
+    }
+    let start = items_start?;
+    let end = items_end.unwrap_or(text.len());
+    if item_starts.first() != Some(&start) || item_starts.len() < 2 {
+        return None;
+    }
+    // The list without its items, to read apiVersion and kind (a typed list's items leave
+    // them out).
+    let shell = format!("{}{}", &text[..start], &text[end..]);
+    let mut head = load(&shell, max_depth, budget_for(shell.len())).ok()?;
+    let Some(Value::Object(mut list)) = head.pop().filter(|_| head.is_empty()) else {
+        return None;
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    if threads < 2 {
+        return None;
+    }
+    let per = item_starts.len().div_ceil(threads);
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
+    for (i, chunk) in item_starts.chunks(per).enumerate() {
+        let from = chunk[0];
+        let to = item_starts.get((i + 1) * per).copied().unwrap_or(end);
+        bounds.push((from, to));
+    }
+    let depth = max_depth.saturating_sub(2);
+    let parts: Vec<Option<Vec<Value>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .iter()
+            .map(|&(from, to)| {
+                let slice = &text[from..to];
+                let budget = budget_for(slice.len());
+                scope.spawn(move || {
+                    let mut docs = load(slice, depth, budget).ok()?;
+                    match docs.pop() {
+                        Some(Value::Array(items)) if docs.is_empty() => Some(items),
+                        _ => None,
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut items = Vec::with_capacity(item_starts.len());
+    for part in parts {
+        items.extend(part?);
+    }
+    if items.len() != item_starts.len() {
+        return None;
+    }
+    list.insert("items".to_string(), Value::Array(items));
+    Some(vec![Value::Object(list)])
+}
+
 fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Value {
     // `!!str 123` stays a string; other tags are dropped and the value read as usual.
     if tag.is_some_and(|t| {
@@ -252,5 +356,59 @@ mod tests {
         assert_eq!(docs[0]["c"], "line one\nline two");
         assert!(docs[1].is_null());
         assert_eq!(docs[2]["z"], 1);
+    }
+
+    fn big_list(kind: &str, items: usize, item_kind: bool) -> String {
+        let mut t = String::from("apiVersion: v1\nitems:\n");
+        for i in 0..items {
+            if item_kind {
+                t.push_str("- apiVersion: v1\n  kind: Service\n  metadata:\n");
+            } else {
+                t.push_str("- metadata:\n");
+            }
+            t.push_str(&format!(
+                "    name: svc-{i}\n    namespace: default\n    annotations:\n      note: |-\n        line one\n        - not an item\n  spec:\n    ports:\n    - port: {}\n      protocol: TCP\n    clusterIP: 10.96.{}.{}\n",
+                80 + i % 3,
+                i / 256,
+                i % 256
+            ));
+        }
+        t.push_str(&format!(
+            "kind: {kind}\nmetadata:\n  resourceVersion: \"\"\n"
+        ));
+        t
+    }
+
+    #[test]
+    fn a_large_list_reads_the_same_in_parallel() {
+        for (kind, item_kind) in [("List", true), ("ServiceList", false)] {
+            let text = big_list(kind, 8000, item_kind);
+            assert!(text.len() > PARALLEL_MIN_BYTES, "{}", text.len());
+            let budget = |len: usize| (len as u64) * 2 + 65536;
+            let whole = load(&text, 64, budget(text.len())).expect("one pass");
+            let parallel = load_list_in_parallel(&text, 64, budget).expect("parallel pass");
+            assert_eq!(whole, parallel, "{kind}");
+            assert_eq!(parallel[0]["items"].as_array().map(Vec::len), Some(8000));
+            assert_eq!(parallel[0]["kind"], kind);
+        }
+    }
+
+    #[test]
+    fn other_layouts_are_left_to_the_one_pass_reader() {
+        let budget = |len: usize| (len as u64) * 2 + 65536;
+        // Small input, several documents, items indented under `items:`.
+        assert!(load_list_in_parallel("items:\n- a: 1\n- a: 2\n", 64, budget).is_none());
+        let docs = format!("---\n{}", big_list("List", 8000, true));
+        assert!(load_list_in_parallel(&docs, 64, budget).is_none());
+        let commented =
+            big_list("List", 8000, true).replacen("- apiVersion", "# a comment\n- apiVersion", 2);
+        let whole = load(&commented, 64, budget(commented.len())).expect("one pass");
+        assert_eq!(whole[0]["items"].as_array().map(Vec::len), Some(8000));
+        assert!(load_list_in_parallel(&commented, 64, budget).is_none());
+        let indented = big_list("List", 8000, true).replace("\n- ", "\n  - ");
+        assert!(load_list_in_parallel(&indented, 64, budget).is_none());
+        // A broken item makes the whole text go through the one-pass reader (and its error).
+        let broken = big_list("List", 8000, true).replacen("name: svc-7000", "name: [svc", 1);
+        assert!(load_list_in_parallel(&broken, 64, budget).is_none());
     }
 }
