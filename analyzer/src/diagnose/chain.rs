@@ -37,6 +37,24 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     ("endpoints-not-ready", "ipvs-real-servers-wrong"),
     // C18: a named targetPort no Pod defines leaves every Pod out of the endpoints.
     ("target-port-mismatch", "service-no-endpoints"),
+    // iptables/nftables mode: kube-proxy not running, not syncing (C09) or not in the mode it
+    // is configured for leaves the Service rules missing, stale or pointing at old endpoints;
+    // a wrong node name (C07) makes it drop traffic for its own local endpoints.
+    ("kube-proxy-not-running", "iptables-service-rules-missing"),
+    ("kube-proxy-not-running", "iptables-endpoints-wrong"),
+    ("kube-proxy-not-running", "iptables-stale-service-rules"),
+    ("kube-proxy-not-running", "nftables-service-missing"),
+    ("kube-proxy-not-running", "nftables-endpoints-wrong"),
+    ("proxy-mode-mismatch", "iptables-service-rules-missing"),
+    ("proxy-mode-mismatch", "iptables-endpoints-wrong"),
+    ("proxy-mode-mismatch", "iptables-stale-service-rules"),
+    ("proxy-mode-mismatch", "nftables-service-missing"),
+    ("proxy-mode-mismatch", "nftables-endpoints-wrong"),
+    ("iptables-restore-failing", "iptables-service-rules-missing"),
+    ("iptables-restore-failing", "iptables-endpoints-wrong"),
+    ("iptables-restore-failing", "iptables-stale-service-rules"),
+    ("kube-proxy-node-name-mismatch", "iptables-endpoints-wrong"),
+    ("kube-proxy-node-name-mismatch", "nftables-endpoints-wrong"),
     // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
     ("calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"),
     // C29: peers dial the wrongly autodetected address → BGP sessions never establish (C30).

@@ -9,6 +9,8 @@ pub mod catalog;
 pub mod chain;
 pub mod checks;
 pub mod expect;
+pub mod expect_iptables;
+pub mod expect_nft;
 pub mod facts;
 pub mod finding;
 

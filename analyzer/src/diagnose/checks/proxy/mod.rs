@@ -3,14 +3,20 @@
 use crate::diagnose::Check;
 
 mod conn_reuse;
+mod evidence_rules;
 mod external_ip_node_ip;
 mod iptables_backend;
+mod iptables_endpoints;
+mod iptables_service_rules;
+mod iptables_stale;
 mod ipvs_netlink_api;
 mod ipvs_real_servers;
 mod ipvs_virtual_servers;
 mod kube_ipvs0;
 mod kube_proxy;
 mod kube_proxy_running;
+mod nftables_endpoints;
+mod nftables_services;
 mod node_name;
 mod nodeport_addresses;
 mod nodeport_localhost;
@@ -32,4 +38,9 @@ pub const CHECKS: &[Check] = &[
     strict_arp::CHECK,
     conn_reuse::CHECK,
     ipvs_netlink_api::CHECK,
+    iptables_service_rules::CHECK,
+    iptables_endpoints::CHECK,
+    iptables_stale::CHECK,
+    nftables_services::CHECK,
+    nftables_endpoints::CHECK,
 ];

@@ -1,0 +1,174 @@
+//! What the iptables- and nftables-mode expectation checks share: kube-proxy's node name, the
+//! expected Service ports per IP family, the dump kube-proxy writes to, and how an expected
+//! rule is shown to a user.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use netsnap_bundle::names;
+
+use crate::decode::nft::{parse_nft_json, NftRuleset};
+use crate::diagnose::checks::{list_capped, restart_node_pod, EVIDENCE_ITEMS};
+use crate::diagnose::expect::RealServer;
+use crate::diagnose::expect_iptables::{
+    self, endpoint_string, proto_lower, Entry, ExpectedPort, IptablesDiff,
+};
+use crate::diagnose::facts::{ClusterFacts, IptablesDump, Missing, SERVICES_YAML};
+use crate::diagnose::{Context, Evidence, FixStep};
+
+/// The `nft -j list ruleset` artifact.
+pub fn nft_artifact() -> String {
+    names::command_artifact("nft-j-list-ruleset")
+}
+
+/// Whether kube-proxy is configured for `mode` and the Kubernetes objects were read: the
+/// expectation checks of the other modes stay silent.
+pub fn applies(cx: &Context<'_>, mode: &str) -> bool {
+    cx.proxy_mode.as_ref().is_some_and(|m| m.mode == mode) && cx.cluster.collected
+}
+
+/// The node name kube-proxy matches `nodeName` of endpoints against: `hostnameOverride`, else
+/// the Node this bundle is.
+pub fn kube_proxy_node_name(cx: &Context<'_>) -> String {
+    match cx.cluster.kube_proxy().map(|c| c.hostname_override.trim()) {
+        Some(o) if !o.is_empty() => o.to_string(),
+        _ => cx.node_name(),
+    }
+}
+
+/// The Service ports of one IP family.
+pub struct FamilyPorts {
+    pub family: u8,
+    pub ports: Vec<ExpectedPort>,
+}
+
+/// The expected Service ports of each IP family that has any.
+pub fn expected(cx: &Context<'_>) -> Vec<FamilyPorts> {
+    let node = kube_proxy_node_name(cx);
+    [4, 6]
+        .into_iter()
+        .map(|family| FamilyPorts {
+            family,
+            ports: expect_iptables::expected_ports(&cx.cluster.state, &node, family),
+        })
+        .filter(|f| !f.ports.is_empty())
+        .collect()
+}
+
+/// The dump of `family` kube-proxy most likely writes to (the one closest to the expectation:
+/// with both backends collected, the other one holds leftovers or nothing) and its difference;
+/// or why no dump of the family is there.
+pub fn iptables_diff<'a>(
+    cx: &'a Context<'_>,
+    fam: &'a FamilyPorts,
+    known: &BTreeSet<String>,
+) -> Result<(&'a IptablesDump, IptablesDiff<'a>), Vec<Missing>> {
+    let mut best: Option<(&IptablesDump, IptablesDiff<'a>)> = None;
+    for dump in cx.node.iptables().iter().filter(|d| d.family == fam.family) {
+        let d = expect_iptables::diff(&fam.ports, known, &dump.save);
+        if best.as_ref().is_none_or(|(_, b)| d.weight() < b.weight()) {
+            best = Some((dump, d));
+        }
+    }
+    best.ok_or_else(|| {
+        let want = if fam.family == 6 {
+            "ip6tables"
+        } else {
+            "iptables"
+        };
+        cx.node
+            .iptables_missing()
+            .into_iter()
+            .filter(|m| {
+                m.artifact
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|f| f.starts_with(&format!("{want}-")))
+            })
+            .collect()
+    })
+}
+
+/// The `nft -j list ruleset` capture, decoded, or why it is missing.
+pub fn nft_ruleset(cx: &Context<'_>) -> Result<NftRuleset, Missing> {
+    cx.node
+        .text(&nft_artifact())
+        .map(|t| parse_nft_json(t.as_bytes()))
+}
+
+/// "IPv6" for family 6: findings of a dual-stack Service port are per family.
+pub fn subject(p: &ExpectedPort, family: u8) -> String {
+    if family == 6 {
+        format!("{} (IPv6)", p.name())
+    } else {
+        p.name()
+    }
+}
+
+fn addr_arg(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}/32"),
+        IpAddr::V6(a) => format!("{a}/128"),
+    }
+}
+
+/// The rule kube-proxy (1.24+) writes for one entry, in `iptables-save` syntax.
+pub fn expected_rule(p: &ExpectedPort, e: &Entry) -> String {
+    let proto = proto_lower(p.protocol);
+    let h = &p.hash;
+    match e {
+        Entry::ClusterIp(ip) => {
+            let chain = if p.itp_local { "KUBE-SVL" } else { "KUBE-SVC" };
+            format!(
+                "-A KUBE-SERVICES -d {} -p {proto} -m {proto} --dport {} -j {chain}-{h}",
+                addr_arg(*ip),
+                p.port
+            )
+        }
+        Entry::NodePort(np) => {
+            format!("-A KUBE-NODEPORTS -p {proto} -m {proto} --dport {np} -j KUBE-EXT-{h}")
+        }
+        Entry::ExternalIp(ip) | Entry::LoadBalancer(ip) => format!(
+            "-A KUBE-SERVICES -d {} -p {proto} -m {proto} --dport {} -j KUBE-EXT-{h}",
+            addr_arg(*ip),
+            p.port
+        ),
+    }
+}
+
+/// Endpoints as `ip:port`, capped.
+pub fn fmt_endpoints(eps: &[RealServer]) -> String {
+    let v: Vec<String> = eps.iter().map(|e| endpoint_string(*e)).collect();
+    list_capped(&v, EVIDENCE_ITEMS)
+}
+
+/// Evidence pointing at the Service in `services.yaml`.
+pub fn service_evidence(cx: &Context<'_>, p: &ExpectedPort) -> Option<Evidence> {
+    let (n, line) = cx.cluster.find_line(
+        SERVICES_YAML,
+        Some(&format!("name: {}", p.service.name)),
+        &["clusterIP:"],
+    )?;
+    Some(Evidence::new(
+        ClusterFacts::artifact(SERVICES_YAML),
+        format!("line {n} ({}/{})", p.service.namespace, p.service.name),
+        line,
+    ))
+}
+
+/// The fix every expectation finding shares: kube-proxy rewrites its rules on a full sync.
+pub fn resync_fix(cx: &Context<'_>) -> Vec<FixStep> {
+    vec![
+        FixStep::manual(
+            "Read kube-proxy's log on this node for sync errors (iptables-restore or nft \
+             failures, API errors) and fix their cause first.",
+        ),
+        restart_node_pod(
+            cx,
+            "Restart kube-proxy on this node; it rewrites every Service rule on start.",
+            "kube-system",
+            "kube-proxy",
+            "k8s-app=kube-proxy",
+        ),
+    ]
+}
