@@ -14,7 +14,7 @@ use crate::decode::modules::ModuleStatus;
 mod kernel;
 mod node;
 mod overlay;
-mod proxy;
+pub(crate) mod proxy;
 mod service;
 
 /// Every check, by layer. Each layer's directory has its own list, so checks of different

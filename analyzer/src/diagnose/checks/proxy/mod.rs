@@ -13,7 +13,7 @@ mod ipvs_netlink_api;
 mod ipvs_real_servers;
 mod ipvs_virtual_servers;
 mod kube_ipvs0;
-mod kube_proxy;
+pub(crate) mod kube_proxy;
 mod kube_proxy_running;
 mod nftables_endpoints;
 mod nftables_services;
@@ -22,7 +22,7 @@ mod nodeport_addresses;
 mod nodeport_localhost;
 mod proxy_mode;
 mod strict_arp;
-mod versions;
+pub(crate) mod versions;
 
 pub const CHECKS: &[Check] = &[
     ipvs_virtual_servers::CHECK,

@@ -57,8 +57,8 @@ pub fn image_tag(image: &str) -> Option<&str> {
     (!tag.is_empty()).then_some(tag)
 }
 
-/// kube-proxy's version and where it was read: the kube-proxy DaemonSet's image tag, else this
-/// Node's `nodeInfo.kubeProxyVersion` (deprecated upstream and often the kubelet's version, so
+/// kube-proxy's version and where it was read: the kube-proxy DaemonSet's image tag, else its
+/// log's version line, else this Node's `nodeInfo.kubeProxyVersion` (deprecated upstream and often the kubelet's version, so
 /// only a fallback).
 pub fn kube_proxy_version(cx: &Context<'_>) -> Option<(Version, Evidence)> {
     for ds in &cx.cluster.state.daemon_sets {
@@ -92,6 +92,18 @@ pub fn kube_proxy_version(cx: &Context<'_>) -> Option<(Version, Evidence)> {
                     excerpt,
                 ),
             ));
+        }
+    }
+    // kube-proxy logs its version at start-up: `"Version info" version="v1.32.4"` (klog
+    // structured) or `Version: v1.18.2` (older releases).
+    for (n, line) in super::kube_proxy::log_lines(cx, &["\"Version info\"", "] Version: v"]) {
+        let v = line
+            .split_once("version=\"")
+            .map(|(_, rest)| rest)
+            .or_else(|| line.split_once("Version: ").map(|(_, rest)| rest))
+            .and_then(Version::parse);
+        if let Some(v) = v {
+            return Some((v, super::kube_proxy::log_evidence(n, &line)));
         }
     }
     let name = cx.identity.as_ref()?.name.as_str();
