@@ -206,11 +206,14 @@ pub fn expected_ports(cluster: &ClusterState, node_name: &str, family: u8) -> Ve
             continue;
         }
         let external_ips = ips_of(spec.external_ips.iter().map(String::as_str), family);
+        // An ingress with ipMode Proxy is reached through the load balancer's own proxy:
+        // kube-proxy writes no rule for it (KEP-1860, `pkg/proxy/serviceport.go`).
         let lb_ips = ips_of(
             svc.status
                 .load_balancer
                 .ingress
                 .iter()
+                .filter(|i| i.ip_mode != "Proxy")
                 .map(|i| i.ip.as_str()),
             family,
         );

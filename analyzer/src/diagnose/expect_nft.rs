@@ -196,7 +196,7 @@ fn chain_endpoints(rs: &NftRuleset, family: &str, chain: &str) -> BTreeSet<RealS
         .collect()
 }
 
-fn elements<'r>(map: Option<&'r NftSet>) -> &'r [SetElement] {
+fn elements(map: Option<&NftSet>) -> &[SetElement] {
     map.map(|m| m.elements.as_slice()).unwrap_or_default()
 }
 

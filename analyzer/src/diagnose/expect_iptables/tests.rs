@@ -328,3 +328,27 @@ fn no_kube_proxy_chains_and_hostile_input() {
     let d = diff(&ports, &known_hashes(&st), &junk);
     assert!(!d.no_kube_services);
 }
+
+#[test]
+fn load_balancer_ips_in_proxy_mode_get_no_rules() {
+    // KEP-1860: an ingress with ipMode Proxy is not programmed by kube-proxy.
+    let services = SERVICES.replace(
+        "      - ip: 5.6.7.8\n        ipMode: VIP",
+        "      - ip: 5.6.7.8\n        ipMode: Proxy",
+    );
+    assert_ne!(services, SERVICES);
+    let mut st = ClusterState::default();
+    st.add(parse_objects(&services).expect("services"));
+    st.add(parse_objects(SLICES).expect("slices"));
+    let ports = expected_ports(&st, NODE, 4);
+    let svc5 = ports
+        .iter()
+        .find(|p| p.service.name == "svc5")
+        .expect("svc5");
+    assert!(svc5.lb_ips.is_empty());
+    let svc2 = ports
+        .iter()
+        .find(|p| p.service.name == "svc2")
+        .expect("svc2");
+    assert_eq!(svc2.lb_ips, vec!["1.2.3.4".parse::<IpAddr>().expect("ip")]);
+}

@@ -13,7 +13,9 @@ use crate::diagnose::expect::RealServer;
 use crate::diagnose::expect_iptables::{
     self, endpoint_string, proto_lower, Entry, ExpectedPort, IptablesDiff,
 };
-use crate::diagnose::facts::{ClusterFacts, IptablesDump, Missing, SERVICES_YAML};
+use crate::diagnose::facts::{
+    ClusterFacts, IptablesDump, Missing, ENDPOINTSLICES_YAML, SERVICES_YAML,
+};
 use crate::diagnose::{Context, Evidence, FixStep};
 
 /// The `nft -j list ruleset` artifact.
@@ -34,6 +36,16 @@ pub fn kube_proxy_node_name(cx: &Context<'_>) -> String {
         Some(o) if !o.is_empty() => o.to_string(),
         _ => cx.node_name(),
     }
+}
+
+/// Whether EndpointSlices carry topology hints (`hints.forZones` / `forNodes`). kube-proxy then
+/// keeps only the endpoints hinted for its zone or node (`pkg/proxy/topology.go`
+/// `topologyModeFromHints`), which the decoded slices do not tell: endpoints missing from the
+/// rules are no evidence then, only unexpected ones are.
+pub fn topology_hints(cx: &Context<'_>) -> bool {
+    cx.cluster
+        .text(ENDPOINTSLICES_YAML)
+        .is_some_and(|t| t.contains("forZones") || t.contains("forNodes"))
 }
 
 /// The Service ports of one IP family.

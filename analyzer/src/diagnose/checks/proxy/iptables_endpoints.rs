@@ -9,7 +9,7 @@
 
 use crate::diagnose::checks::proxy::evidence_rules::{
     applies, expected, fmt_endpoints, iptables_diff, kube_proxy_node_name, resync_fix,
-    service_evidence, subject,
+    service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_iptables::known_hashes;
@@ -37,11 +37,22 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         return;
     }
     let known = known_hashes(&cx.cluster.state);
+    let hints = topology_hints(cx);
     for fam in expected(cx) {
         // iptables-service-rules-missing says when there is no dump.
-        let Ok((dump, diff)) = iptables_diff(cx, &fam, &known) else {
+        let Ok((dump, mut diff)) = iptables_diff(cx, &fam, &known) else {
             continue;
         };
+        if hints {
+            for e in &mut diff.endpoints {
+                for c in &mut e.chains {
+                    c.missing.clear();
+                }
+                e.chains.retain(|c| !c.extra.is_empty());
+            }
+            diff.endpoints
+                .retain(|e| !e.chains.is_empty() || !e.rejects.is_empty() || !e.drops.is_empty());
+        }
         for e in &diff.endpoints {
             let p = e.port;
             let mut parts = Vec::new();

@@ -8,7 +8,7 @@
 
 use crate::diagnose::checks::proxy::evidence_rules::{
     applies, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact, nft_ruleset, resync_fix,
-    service_evidence, subject,
+    service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_nft::{self, nft_family, TABLE};
@@ -39,8 +39,19 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         return;
     };
     let artifact = nft_artifact();
+    let hints = topology_hints(cx);
     for fam in expected(cx) {
-        let d = expect_nft::diff(&fam.ports, &rs, fam.family);
+        let mut d = expect_nft::diff(&fam.ports, &rs, fam.family);
+        if hints {
+            for e in &mut d.endpoints {
+                for c in &mut e.chains {
+                    c.1.clear();
+                }
+                e.chains.retain(|c| !c.2.is_empty());
+            }
+            d.endpoints
+                .retain(|e| !e.chains.is_empty() || !e.turned_away.is_empty());
+        }
         let table = format!("{} {TABLE}", nft_family(fam.family));
         for e in &d.endpoints {
             let p = e.port;
