@@ -17,6 +17,7 @@ use crate::decode::k8s::{
 use crate::decode::modules::{ModuleEvidence, ModuleStatus};
 use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
+use crate::diagnose::finding::Evidence;
 use crate::load::Bundle;
 use crate::show;
 
@@ -383,6 +384,35 @@ impl ClusterFacts {
     ) -> Option<(usize, String)> {
         let text = self.texts.get(&Self::artifact(name))?;
         find_line(text, after, needles)
+    }
+
+    /// Evidence for `field` of the object named `name`, from whichever of `files` (`k8s/` file
+    /// names) mentions it: the field's line after the object's name (`line N (name)`), else
+    /// `fallback` at `name .spec.field`.
+    pub fn field_evidence(
+        &self,
+        files: &[&str],
+        name: &str,
+        field: &str,
+        fallback: String,
+    ) -> Evidence {
+        let file = files
+            .iter()
+            .find(|f| self.text(f).is_some_and(|t| t.contains(name)))
+            .or(files.first())
+            .copied()
+            .unwrap_or_default();
+        let (locator, excerpt) = self
+            .find_line(
+                file,
+                Some(&format!("name: {name}")),
+                &[&format!("{field}:")],
+            )
+            .map_or_else(
+                || (format!("{name} .spec.{field}"), fallback),
+                |(n, l)| (format!("line {n} ({name})"), l),
+            );
+        Evidence::new(Self::artifact(file), locator, excerpt)
     }
 
     /// The text of a `k8s/` artifact.

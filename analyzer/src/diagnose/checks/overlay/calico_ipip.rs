@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 
+use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
@@ -101,35 +102,17 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
              tunnel; where the network drops protocol 4 every cross-node connection times out. \
              Switching the pool to Never (or CrossSubnet) removes the dependency."
         );
-        let yaml = IPPOOLS_YAML
-            .iter()
-            .find(|f| {
-                cx.cluster
-                    .text(f)
-                    .is_some_and(|t| t.contains(name.as_str()))
-            })
-            .copied()
-            .unwrap_or(IPPOOLS_YAML[0]);
-        let (locator, excerpt) = cx
-            .cluster
-            .find_line(yaml, Some(&format!("name: {name}")), &["ipipMode:"])
-            .map_or_else(
-                || {
-                    (
-                        format!("{name} .spec.ipipMode"),
-                        "ipipMode: Always".to_string(),
-                    )
-                },
-                |(n, l)| (format!("line {n} ({name})"), l),
-            );
-        f.evidence.push(Evidence::new(
-            ClusterFacts::artifact(yaml),
-            locator,
-            excerpt,
-        ));
+        let pool_ev = cx.cluster.field_evidence(
+            IPPOOLS_YAML,
+            name,
+            "ipipMode",
+            "ipipMode: Always".to_string(),
+        );
+        let yaml_artifact = pool_ev.artifact.clone();
+        f.evidence.push(pool_ev);
         if let Some(cidr) = parse_cidr(&pool.spec.cidr).map(|(a, l)| format!("{a}/{l}")) {
             f.evidence.push(Evidence::new(
-                ClusterFacts::artifact(yaml),
+                yaml_artifact.clone(),
                 format!("{name} .spec.cidr"),
                 format!("cidr: {cidr}"),
             ));
@@ -160,11 +143,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 },
             ));
         }
-        let resource = if pool.api_version.starts_with("crd.projectcalico.org") {
-            "ippools.crd.projectcalico.org"
-        } else {
-            "ippools.projectcalico.org"
-        };
+        let resource = calico_resource("ippools", &pool.api_version);
         let patch = r#"{"spec":{"ipipMode":"Never"}}"#.to_string();
         f.fix.push(FixStep::new(
             format!(
@@ -175,7 +154,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 "kubectl patch {resource} {name} --type=merge -p '{patch}'"
             )],
             FixAction::KubectlPatch {
-                resource: resource.to_string(),
+                resource: resource.clone(),
                 namespace: None,
                 name: name.clone(),
                 patch,

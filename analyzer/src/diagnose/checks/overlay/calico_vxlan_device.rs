@@ -7,6 +7,7 @@
 
 use netsnap_bundle::names;
 
+use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, IPPOOLS_YAML};
 use crate::diagnose::{
@@ -121,31 +122,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .to_string();
     for p in &pools {
         let name = &p.metadata.name;
-        let yaml = IPPOOLS_YAML
-            .iter()
-            .find(|y| {
-                cx.cluster
-                    .text(y)
-                    .is_some_and(|t| t.contains(name.as_str()))
-            })
-            .copied()
-            .unwrap_or(IPPOOLS_YAML[0]);
-        let (locator, excerpt) = cx
-            .cluster
-            .find_line(yaml, Some(&format!("name: {name}")), &["vxlanMode:"])
-            .map_or_else(
-                || {
-                    (
-                        format!("{name} .spec.vxlanMode"),
-                        format!("vxlanMode: {}", p.spec.vxlan_mode),
-                    )
-                },
-                |(n, l)| (format!("line {n} ({name})"), l),
-            );
-        f.evidence.push(Evidence::new(
-            ClusterFacts::artifact(yaml),
-            locator,
-            excerpt,
+        f.evidence.push(cx.cluster.field_evidence(
+            IPPOOLS_YAML,
+            name,
+            "vxlanMode",
+            format!("vxlanMode: {}", p.spec.vxlan_mode),
         ));
     }
     match dev {
@@ -176,37 +157,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     }
     if let Some(fc) = felix_off {
         let name = &fc.metadata.name;
-        let yaml = FELIX_YAML
-            .iter()
-            .find(|y| {
-                cx.cluster
-                    .text(y)
-                    .is_some_and(|t| t.contains(name.as_str()))
-            })
-            .copied()
-            .unwrap_or(FELIX_YAML[0]);
-        let (locator, excerpt) = cx
-            .cluster
-            .find_line(yaml, Some(&format!("name: {name}")), &["vxlanEnabled:"])
-            .map_or_else(
-                || {
-                    (
-                        format!("{name} .spec.vxlanEnabled"),
-                        "vxlanEnabled: false".to_string(),
-                    )
-                },
-                |(n, l)| (format!("line {n} ({name})"), l),
-            );
-        f.evidence.push(Evidence::new(
-            ClusterFacts::artifact(yaml),
-            locator,
-            excerpt,
+        f.evidence.push(cx.cluster.field_evidence(
+            FELIX_YAML,
+            name,
+            "vxlanEnabled",
+            "vxlanEnabled: false".to_string(),
         ));
-        let resource = if fc.api_version.starts_with("crd.projectcalico.org") {
-            "felixconfigurations.crd.projectcalico.org"
-        } else {
-            "felixconfigurations.projectcalico.org"
-        };
+        let resource = calico_resource("felixconfigurations", &fc.api_version);
         let patch = r#"{"spec":{"vxlanEnabled":true}}"#.to_string();
         f.fix.push(FixStep::new(
             format!("FelixConfiguration {name} pins VXLAN off while a pool uses it: turn it on."),
@@ -214,7 +171,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 "kubectl patch {resource} {name} --type=merge -p '{patch}'"
             )],
             FixAction::KubectlPatch {
-                resource: resource.to_string(),
+                resource: resource.clone(),
                 namespace: None,
                 name: name.clone(),
                 patch,

@@ -10,8 +10,9 @@ use std::net::IpAddr;
 
 use netsnap_bundle::names;
 
+use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
-use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, IPPOOLS_YAML};
+use crate::diagnose::facts::{FELIX_YAML, IPPOOLS_YAML};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
 };
@@ -118,32 +119,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .to_string();
     for p in pools {
         let name = &p.metadata.name;
-        let yaml = IPPOOLS_YAML
-            .iter()
-            .find(|y| {
-                cx.cluster
-                    .text(y)
-                    .is_some_and(|t| t.contains(name.as_str()))
-            })
-            .copied()
-            .unwrap_or(IPPOOLS_YAML[0]);
         let mode = if p.spec.ipip_mode.is_empty() {
             "ipipMode not set (Never)".to_string()
         } else {
             format!("ipipMode: {}", p.spec.ipip_mode)
         };
-        let (locator, excerpt) = cx
-            .cluster
-            .find_line(yaml, Some(&format!("name: {name}")), &["ipipMode:"])
-            .map_or_else(
-                || (format!("{name} .spec"), mode.clone()),
-                |(n, l)| (format!("line {n} ({name})"), l),
-            );
-        f.evidence.push(Evidence::new(
-            ClusterFacts::artifact(yaml),
-            locator,
-            excerpt,
-        ));
+        f.evidence.push(
+            cx.cluster
+                .field_evidence(IPPOOLS_YAML, name, "ipipMode", mode),
+        );
     }
     f.evidence.push(Evidence::new(
         names::RTNL_LINKS,
@@ -178,29 +162,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .find(|fc| fc.spec.ipip_enabled == Some(true));
     if let Some(fc) = felix_pinned {
         let name = &fc.metadata.name;
-        let yaml = FELIX_YAML[0];
-        let (locator, excerpt) = cx
-            .cluster
-            .find_line(yaml, Some(&format!("name: {name}")), &["ipipEnabled:"])
-            .map_or_else(
-                || {
-                    (
-                        format!("{name} .spec.ipipEnabled"),
-                        "ipipEnabled: true".to_string(),
-                    )
-                },
-                |(n, l)| (format!("line {n} ({name})"), l),
-            );
-        f.evidence.push(Evidence::new(
-            ClusterFacts::artifact(yaml),
-            locator,
-            excerpt,
+        f.evidence.push(cx.cluster.field_evidence(
+            FELIX_YAML,
+            name,
+            "ipipEnabled",
+            "ipipEnabled: true".to_string(),
         ));
-        let resource = if fc.api_version.starts_with("crd.projectcalico.org") {
-            "felixconfigurations.crd.projectcalico.org"
-        } else {
-            "felixconfigurations.projectcalico.org"
-        };
+        let resource = calico_resource("felixconfigurations", &fc.api_version);
         let patch = r#"{"spec":{"ipipEnabled":false}}"#.to_string();
         f.fix.push(FixStep::new(
             format!("FelixConfiguration {name} pins IPIP on; turn it off."),
@@ -208,7 +176,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 "kubectl patch {resource} {name} --type=merge -p '{patch}'"
             )],
             FixAction::KubectlPatch {
-                resource: resource.to_string(),
+                resource: resource.clone(),
                 namespace: None,
                 name: name.clone(),
                 patch,
