@@ -13,7 +13,7 @@
 //!
 //! The per-Service-port view ([`ExpectedPort`]) is shared with the nftables expectation.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
 use sha2::{Digest, Sha256};
@@ -492,6 +492,68 @@ fn rules<'a>(t: Option<&'a Table>, name: &str) -> Vec<&'a Rule> {
     t.map(|t| t.rules_in(name).collect()).unwrap_or_default()
 }
 
+/// Rules indexed for the per-entry lookups, so that comparing thousands of Service ports with
+/// tens of thousands of rules stays linear: by host destination (`-d ip/32`), and by
+/// destination port when it is a single port. A rule whose port match is a range or a list
+/// is tried for every port lookup.
+struct RuleIndex<'a> {
+    by_dest: HashMap<IpAddr, Vec<&'a Rule>>,
+    by_port: HashMap<u16, Vec<&'a Rule>>,
+    port_ranges: Vec<&'a Rule>,
+}
+
+impl<'a> RuleIndex<'a> {
+    fn new(rules: impl IntoIterator<Item = &'a Rule>) -> Self {
+        let mut ix = RuleIndex {
+            by_dest: HashMap::new(),
+            by_port: HashMap::new(),
+            port_ranges: Vec::new(),
+        };
+        for r in rules {
+            if let Some(ip) = r
+                .destination()
+                .filter(|d| !d.negated)
+                .and_then(|d| host_addr(d.value))
+            {
+                ix.by_dest.entry(ip).or_default().push(r);
+            }
+            match r.dport().filter(|d| !d.negated).map(|d| d.ranges) {
+                Some(ranges) if ranges.len() == 1 && ranges[0].0 == ranges[0].1 => {
+                    ix.by_port.entry(ranges[0].0).or_default().push(r);
+                }
+                Some(ranges) if !ranges.is_empty() => ix.port_ranges.push(r),
+                _ => {}
+            }
+        }
+        ix
+    }
+
+    /// Rules that may match destination `ip` (check the full condition on each).
+    fn to_addr(&self, ip: IpAddr) -> impl Iterator<Item = &'a Rule> + '_ {
+        self.by_dest.get(&ip).into_iter().flatten().copied()
+    }
+
+    /// Rules that may match destination port `port`.
+    fn to_port(&self, port: u16) -> impl Iterator<Item = &'a Rule> + '_ {
+        self.by_port
+            .get(&port)
+            .into_iter()
+            .flatten()
+            .chain(&self.port_ranges)
+            .copied()
+    }
+
+    /// Candidates for an entry of a Service port.
+    fn for_entry(&self, e: &Entry) -> Vec<&'a Rule> {
+        match e {
+            Entry::NodePort(np) => self.to_port(*np).collect(),
+            Entry::ClusterIp(ip) | Entry::ExternalIp(ip) | Entry::LoadBalancer(ip) => {
+                self.to_addr(*ip).collect()
+            }
+        }
+    }
+}
+
 /// The DNAT destinations reachable from a Service chain through its `KUBE-SEP-` jumps.
 fn dnat_targets(nat: &Table, chain: &str) -> BTreeSet<RealServer> {
     let mut out = BTreeSet::new();
@@ -566,11 +628,18 @@ pub fn diff<'a>(
         })
         .filter(|r| is_target(r, "REJECT") || is_target(r, "DROP"))
         .collect();
+    // Table::chain is a scan; thousands of lookups want a set.
+    let chain_names: HashSet<&str> = nat
+        .map(|t| t.chains.iter().map(|c| c.name.as_str()).collect())
+        .unwrap_or_default();
+    let reject_ix = RuleIndex::new(reject_rules);
+    let services_ix = RuleIndex::new(kube_services.iter().copied());
+    let nodeports_ix = RuleIndex::new(nodeports.iter().copied());
     for p in ports {
         let turned_away = |entry: &Entry, target: &str| -> Vec<&'a Rule> {
-            reject_rules
-                .iter()
-                .copied()
+            reject_ix
+                .for_entry(entry)
+                .into_iter()
                 .filter(|r| is_target(r, target) && proto_matches(r, p.protocol))
                 .filter(|r| match entry {
                     Entry::ClusterIp(ip) | Entry::ExternalIp(ip) | Entry::LoadBalancer(ip) => {
@@ -600,11 +669,11 @@ pub fn diff<'a>(
                 _ => p.has_endpoints(),
             };
             let present = match e {
-                Entry::NodePort(np) => nodeports.iter().any(|r| {
+                Entry::NodePort(np) => nodeports_ix.to_port(*np).any(|r| {
                     proto_matches(r, p.protocol) && dport_is(r, *np) && jumps_to_hash(r, &p.hash)
                 }),
                 Entry::ClusterIp(ip) | Entry::ExternalIp(ip) | Entry::LoadBalancer(ip) => {
-                    kube_services.iter().any(|r| {
+                    services_ix.to_addr(*ip).any(|r| {
                         proto_matches(r, p.protocol)
                             && dest_is(r, *ip)
                             && dport_is(r, p.port)
@@ -656,7 +725,7 @@ pub fn diff<'a>(
                 (format!("KUBE-XLB-{}", p.hash), &p.local_eps),
             ];
             for (chain, want) in local_policy {
-                if nat.chain(&chain).is_none() {
+                if !chain_names.contains(chain.as_str()) {
                     continue;
                 }
                 let have = dnat_targets(nat, &chain);
@@ -711,6 +780,12 @@ pub fn diff<'a>(
             .iter()
             .filter_map(|p| Some(((p.protocol, p.node_port?), p)))
             .collect();
+        let mut jumps_to: HashMap<&str, Vec<&Rule>> = HashMap::new();
+        for r in kube_services.iter().chain(&nodeports) {
+            if let Some(t) = r.target_name() {
+                jumps_to.entry(t).or_default().push(r);
+            }
+        }
         for c in &nat.chains {
             let Some(h) = chain_hash(&c.name) else {
                 continue;
@@ -718,12 +793,8 @@ pub fn diff<'a>(
             if known.contains(h) {
                 continue;
             }
-            let referenced_by: Vec<&Rule> = kube_services
-                .iter()
-                .chain(&nodeports)
-                .copied()
-                .filter(|r| r.target_name() == Some(c.name.as_str()))
-                .collect();
+            let referenced_by: Vec<&Rule> =
+                jumps_to.get(c.name.as_str()).cloned().unwrap_or_default();
             let mut hijacks = Vec::new();
             for r in &referenced_by {
                 let proto = r

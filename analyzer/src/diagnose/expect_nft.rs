@@ -12,7 +12,7 @@
 //! elements (keys and verdicts), chain names, and the DNAT statements of endpoint chains
 //! (nftables 1.0.6 JSON omits table and chain comments, so they are never relied on).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use serde_json::Value;
@@ -92,26 +92,39 @@ pub struct NftDiff<'a> {
     pub endpoints: Vec<NftEndpointProblems<'a>>,
 }
 
-/// A map element key component as nft prints it, compared with an expected value.
-fn key_is(e: &SetElement, want: &[String]) -> bool {
-    e.key.len() == want.len()
-        && e.key.iter().zip(want).all(|(have, want)| {
-            have == want
-                || match (have.parse::<IpAddr>(), want.parse::<IpAddr>()) {
-                    (Ok(a), Ok(b)) => a == b,
-                    _ => proto_number(have).is_some_and(|n| Some(n) == proto_number(want)),
-                }
-        })
+/// A key component in one spelling: addresses as parsed and printed back, protocols as numbers
+/// (nft may print `tcp` or `6`).
+fn norm(part: &str) -> String {
+    if let Ok(ip) = part.parse::<IpAddr>() {
+        return ip.to_string();
+    }
+    match part {
+        "tcp" => "6".to_string(),
+        "udp" => "17".to_string(),
+        "sctp" => "132".to_string(),
+        other => other.to_string(),
+    }
 }
 
-/// `tcp` / `6` → 6: nft may print protocols by name or number.
-fn proto_number(s: &str) -> Option<u8> {
-    match s {
-        "tcp" => Some(6),
-        "udp" => Some(17),
-        "sctp" => Some(132),
-        n => n.parse().ok(),
+fn norm_key(parts: &[String]) -> Vec<String> {
+    parts.iter().map(|p| norm(p)).collect()
+}
+
+/// A map's elements by normalized key: one lookup per Service address instead of a scan.
+type ElementIndex<'r> = HashMap<Vec<String>, Vec<&'r SetElement>>;
+
+fn index(map: Option<&NftSet>) -> ElementIndex<'_> {
+    let mut ix: ElementIndex<'_> = HashMap::new();
+    for e in map.map(|m| m.elements.as_slice()).unwrap_or_default() {
+        ix.entry(norm_key(&e.key)).or_default().push(e);
     }
+    ix
+}
+
+fn lookup<'i, 'r>(ix: &'i ElementIndex<'r>, key: &[String]) -> &'i [&'r SetElement] {
+    ix.get(&norm_key(key))
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 fn verdict_target(e: &SetElement) -> Option<(&str, Option<&str>)> {
@@ -196,10 +209,6 @@ fn chain_endpoints(rs: &NftRuleset, family: &str, chain: &str) -> BTreeSet<RealS
         .collect()
 }
 
-fn elements(map: Option<&NftSet>) -> &[SetElement] {
-    map.map(|m| m.elements.as_slice()).unwrap_or_default()
-}
-
 /// Compares the ruleset with the expected Service ports of IP `family` (4 or 6).
 pub fn diff<'a>(ports: &'a [ExpectedPort], rs: &NftRuleset, family: u8) -> NftDiff<'a> {
     let fam = nft_family(family);
@@ -210,8 +219,12 @@ pub fn diff<'a>(ports: &'a [ExpectedPort], rs: &NftRuleset, family: u8) -> NftDi
     }
     let service_ips = rs.set(fam, TABLE, "service-ips");
     let service_nodeports = rs.set(fam, TABLE, "service-nodeports");
-    let no_ep_services = rs.set(fam, TABLE, "no-endpoint-services");
-    let no_ep_nodeports = rs.set(fam, TABLE, "no-endpoint-nodeports");
+    let ix_service_ips = index(service_ips);
+    let ix_service_nodeports = index(service_nodeports);
+    let ix_no_ep_services = index(rs.set(fam, TABLE, "no-endpoint-services"));
+    let ix_no_ep_nodeports = index(rs.set(fam, TABLE, "no-endpoint-nodeports"));
+    // NftRuleset::chain is a scan; thousands of lookups want a set.
+    let chain_names: HashSet<&str> = rs.chains_of(fam, TABLE).map(|c| c.name.as_str()).collect();
     for (name, m) in [
         ("service-ips", service_ips),
         ("service-nodeports", service_nodeports),
@@ -240,24 +253,32 @@ pub fn diff<'a>(ports: &'a [ExpectedPort], rs: &NftRuleset, family: u8) -> NftDi
         let mut turned_away_missing = Vec::new();
         let mut wrongly_turned_away = Vec::new();
         for e in &entries {
-            let (map, no_ep_name, no_ep) = match e {
-                Entry::NodePort(_) => (service_nodeports, "no-endpoint-nodeports", no_ep_nodeports),
-                _ => (service_ips, "no-endpoint-services", no_ep_services),
+            let (map, ix, no_ep_name, no_ep) = match e {
+                Entry::NodePort(_) => (
+                    service_nodeports,
+                    &ix_service_nodeports,
+                    "no-endpoint-nodeports",
+                    &ix_no_ep_nodeports,
+                ),
+                _ => (
+                    service_ips,
+                    &ix_service_ips,
+                    "no-endpoint-services",
+                    &ix_no_ep_services,
+                ),
             };
             let key = key_of(e);
             let expected = match e {
                 Entry::ClusterIp(_) => !p.internal_eps().is_empty(),
                 _ => p.has_endpoints(),
             };
-            let present = elements(map).iter().any(|el| {
-                key_is(el, &key)
-                    && verdict_target(el)
-                        .and_then(|(_, t)| t)
-                        .is_some_and(|t| is_port_chain(t, &suffix))
+            let present = lookup(ix, &key).iter().any(|el| {
+                verdict_target(el)
+                    .and_then(|(_, t)| t)
+                    .is_some_and(|t| is_port_chain(t, &suffix))
             });
-            let away: Vec<String> = elements(no_ep)
+            let away: Vec<String> = lookup(no_ep, &key)
                 .iter()
-                .filter(|el| key_is(el, &key))
                 .map(|el| render_element(no_ep_name, el))
                 .collect();
             if expected && !present && map.is_some() {
@@ -269,7 +290,7 @@ pub fn diff<'a>(ports: &'a [ExpectedPort], rs: &NftRuleset, family: u8) -> NftDi
                 _ => p.etp_local && !p.local_eps.is_empty(),
             };
             // `goto reject-chain` means "no endpoints", `drop` "no local endpoints".
-            for el in elements(no_ep).iter().filter(|el| key_is(el, &key)) {
+            for el in lookup(no_ep, &key) {
                 let drop = matches!(verdict_target(el), Some(("drop", _)));
                 if (drop && local_ok) || (!drop && p.has_endpoints()) {
                     wrongly_turned_away.push(render_element(no_ep_name, el));
@@ -286,7 +307,7 @@ pub fn diff<'a>(ports: &'a [ExpectedPort], rs: &NftRuleset, family: u8) -> NftDi
         let mut chains = Vec::new();
         for (kind, want) in [("service-", &p.cluster_eps), ("local-", &p.local_eps)] {
             let chain = format!("{kind}{suffix}");
-            if rs.chain(fam, TABLE, &chain).is_none() {
+            if !chain_names.contains(chain.as_str()) {
                 continue;
             }
             let have = chain_endpoints(rs, fam, &chain);
