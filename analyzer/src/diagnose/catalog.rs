@@ -76,9 +76,11 @@ pub const CATALOG: &[CatalogEntry] = &[
     hidden(
         "C27",
         "Cloud or fabric filtering",
-        "security groups, NSGs and source/destination checks live outside the node; confirm \
-         with the cloud's flow logs or a capture on both nodes (tcpdump -ni <uplink> 'ip proto 4 \
-         or udp port 4789 or udp port 8472')",
+        "security groups, NSGs and source/destination checks live outside the node; when no \
+         error-level cause is found on a node of a multi-node cluster, the report says so as \
+         `cloud-filtering-not-visible` under \"not concluded\", with the capture that would \
+         show it (tcpdump -ni <uplink> 'ip proto 4 or udp port 4789 or udp port 8472') and \
+         the cloud's flow logs to read",
     ),
     e("C28", "Calico IPIP where unwanted; tunl0 left behind"),
     e("C29", "Calico autodetected the wrong address"),
