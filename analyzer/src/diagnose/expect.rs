@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::decode::ipvs::{IpvsTable, IpvsVirtualServer};
-use crate::decode::k8s::{ClusterState, EndpointSlice, Service, ServicePort};
+use crate::decode::k8s::{ClusterState, EndpointSlice, Service};
 
 /// A transport protocol of a Service port, as IPVS numbers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -219,8 +219,13 @@ pub fn expect_ipvs(cluster: &ClusterState, node: &NodeInputs<'_>) -> IpvsExpecta
                 name: svc.metadata.name.clone(),
                 port_name: port.name.clone(),
             };
-            let eps = categorize(svc_slices, port, node.node_name);
-            if eps.cluster.is_empty() {
+            let (cluster_eps, local_eps) = crate::diagnose::expect_iptables::categorize(
+                svc_slices,
+                port,
+                node.node_name,
+                None,
+            );
+            if cluster_eps.is_empty() {
                 exp.without_endpoints.push(sref.clone());
             }
             let persistent = (spec.session_affinity == "ClientIP").then(|| {
@@ -231,17 +236,17 @@ pub fn expect_ipvs(cluster: &ClusterState, node: &NodeInputs<'_>) -> IpvsExpecta
                     .unwrap_or(DEFAULT_AFFINITY_SECONDS)
             });
             let internal = if spec.internal_traffic_policy == "Local" {
-                &eps.local
+                &local_eps
             } else {
-                &eps.cluster
+                &cluster_eps
             };
             // ETP=Local: only local endpoints, except that with none at all IPVS still
             // installs every cluster endpoint so local pods can reach the Service
             // (kubernetes PR #97081).
-            let external = if spec.external_traffic_policy == "Local" && !eps.local.is_empty() {
-                &eps.local
+            let external = if spec.external_traffic_policy == "Local" && !local_eps.is_empty() {
+                &local_eps
             } else {
-                &eps.cluster
+                &cluster_eps
             };
             let mut add = |addr: IpAddr, vport: u16, role: Role, reals: &BTreeSet<RealServer>| {
                 let reals = reals
@@ -383,74 +388,6 @@ pub fn cidr_contains((net, len): (IpAddr, u8), ip: IpAddr) -> bool {
         }
         _ => false,
     }
-}
-
-/// Endpoints of one Service port, as kube-proxy uses them.
-#[derive(Debug, Default)]
-struct Categorized {
-    cluster: BTreeSet<RealServer>,
-    local: BTreeSet<RealServer>,
-}
-
-/// `CategorizeEndpoints`: ready endpoints; when none is ready, those still serving while
-/// terminating (ProxyTerminatingEndpoints, GA in 1.28). Local ones are those whose
-/// `nodeName` is kube-proxy's node name.
-fn categorize(slices: &[&EndpointSlice], port: &ServicePort, node_name: &str) -> Categorized {
-    let mut ready = Vec::new();
-    let mut terminating = Vec::new();
-    for slice in slices {
-        let Some(ep_port) = slice
-            .ports
-            .iter()
-            .find(|p| p.name == port.name && proto_eq(&p.protocol, port.protocol()))
-            .and_then(|p| p.port)
-            .and_then(|p| u16::try_from(p).ok())
-        else {
-            continue;
-        };
-        for ep in &slice.endpoints {
-            let c = &ep.conditions;
-            let is_ready = c.ready != Some(false);
-            let serving = c.serving.unwrap_or(is_ready);
-            let local = ep.node_name.as_deref() == Some(node_name);
-            for a in &ep.addresses {
-                let Ok(ip) = a.parse::<IpAddr>() else {
-                    continue;
-                };
-                if is_ready {
-                    ready.push(((ip, ep_port), local));
-                } else if serving && c.terminating == Some(true) {
-                    terminating.push(((ip, ep_port), local));
-                }
-            }
-        }
-    }
-    let pick = |only_local: bool| -> BTreeSet<RealServer> {
-        let from = |v: &Vec<(RealServer, bool)>| -> BTreeSet<RealServer> {
-            v.iter()
-                .filter(|(_, l)| !only_local || *l)
-                .map(|(r, _)| *r)
-                .collect()
-        };
-        let r = from(&ready);
-        if r.is_empty() {
-            from(&terminating)
-        } else {
-            r
-        }
-    };
-    Categorized {
-        cluster: pick(false),
-        local: pick(true),
-    }
-}
-
-fn proto_eq(slice_proto: &str, svc_proto: &str) -> bool {
-    (if slice_proto.is_empty() {
-        "TCP"
-    } else {
-        slice_proto
-    }) == svc_proto
 }
 
 /// The difference between expected and captured virtual servers.

@@ -233,7 +233,7 @@ pub fn expected_ports(cluster: &ClusterState, node_name: &str, family: u8) -> Ve
                 name: svc.metadata.name.clone(),
                 port_name: port.name.clone(),
             };
-            let (cluster_eps, local_eps) = categorize(svc_slices, port, node_name, family);
+            let (cluster_eps, local_eps) = categorize(svc_slices, port, node_name, Some(family));
             out.push(ExpectedPort {
                 hash: service_hash(&service.to_string(), proto_lower(protocol)),
                 service,
@@ -257,13 +257,15 @@ pub fn expected_ports(cluster: &ClusterState, node_name: &str, family: u8) -> Ve
     out
 }
 
-/// `CategorizeEndpoints`: ready endpoints of the family; when none is ready, those serving
-/// while terminating. Local ones are those whose `nodeName` is kube-proxy's node name.
-fn categorize(
+/// `CategorizeEndpoints` (`pkg/proxy/topology.go`): ready endpoints of the family (any family
+/// when `None`); when none is ready, those serving while terminating (ProxyTerminatingEndpoints,
+/// GA in 1.28). Local ones are those whose `nodeName` is kube-proxy's node name. Returns
+/// (cluster, local). Shared by the IPVS, iptables and nftables expectations.
+pub(crate) fn categorize(
     slices: &[&EndpointSlice],
     port: &ServicePort,
     node_name: &str,
-    family: u8,
+    family: Option<u8>,
 ) -> (BTreeSet<RealServer>, BTreeSet<RealServer>) {
     let mut ready = Vec::new();
     let mut terminating = Vec::new();
@@ -287,7 +289,7 @@ fn categorize(
                 .addresses
                 .first()
                 .and_then(|a| a.parse::<IpAddr>().ok())
-                .filter(|ip| same_family(ip, family))
+                .filter(|ip| family.is_none_or(|f| same_family(ip, f)))
             else {
                 continue;
             };
