@@ -144,7 +144,60 @@ impl FixStep {
             action,
         }
     }
+
+    /// Load `modules` now, and at every boot from our own modules-load.d file. Every finding
+    /// adds its modules to the same file, line by line, so one never undoes another and the
+    /// user's own files stay untouched.
+    pub fn load_modules(modules: &[String]) -> [FixStep; 2] {
+        let list = modules.join(", ");
+        let it = if modules.len() == 1 { "it" } else { "them" };
+        [
+            FixStep::new(
+                format!("Load {list} now."),
+                modules.iter().map(|m| format!("modprobe -- {m}")).collect(),
+                FixAction::LoadModules {
+                    modules: modules.to_vec(),
+                },
+            ),
+            FixStep::new(
+                format!(
+                    "Load {it} at every boot, from {MODULES_LOAD_CONF} (ours; existing files stay \
+                     untouched)."
+                ),
+                modules
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "grep -qx {m} {MODULES_LOAD_CONF} 2>/dev/null || echo {m} >> {MODULES_LOAD_CONF}"
+                        )
+                    })
+                    .collect(),
+                FixAction::PersistModules {
+                    modules: modules.to_vec(),
+                },
+            ),
+        ]
+    }
+
+    /// `kubectl patch RESOURCE NAME --type=merge -p PATCH` on a cluster-scoped object.
+    pub fn kubectl_patch(text: impl Into<String>, resource: &str, name: &str, patch: &str) -> Self {
+        FixStep::new(
+            text,
+            vec![format!(
+                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
+            )],
+            FixAction::KubectlPatch {
+                resource: resource.to_string(),
+                namespace: None,
+                name: name.to_string(),
+                patch: patch.to_string(),
+            },
+        )
+    }
 }
+
+/// The modules-load.d file netsnap's fixes write to (issue: never overwrite the user's files).
+pub const MODULES_LOAD_CONF: &str = "/etc/modules-load.d/netsnap-kube-proxy.conf";
 
 /// One conclusion of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -14,9 +14,7 @@ use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines}
 use crate::diagnose::checks::{
     ipvs_table_or_empty, module_absence_evidence, restart_node_pod, Check, CheckInfo,
 };
-use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
-};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipset-unavailable",
@@ -173,22 +171,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             .map(|m| m.to_string())
             .collect();
         if !load.is_empty() {
-            f.fix.push(FixStep::new(
-                format!("Load {} now.", load.join(", ")),
-                load.iter().map(|m| format!("modprobe -- {m}")).collect(),
-                FixAction::LoadModules {
-                    modules: load.clone(),
-                },
-            ));
-            f.fix.push(FixStep::new(
-                "Load them at every boot, from a modules-load.d file of our own (existing files \
-                 stay untouched).",
-                vec![format!(
-                    "printf '%s\\n' {} > /etc/modules-load.d/netsnap-ipset.conf",
-                    load.join(" ")
-                )],
-                FixAction::PersistModules { modules: load },
-            ));
+            f.fix.extend(FixStep::load_modules(&load));
         }
     }
     if !version_lines.is_empty() {

@@ -12,7 +12,7 @@ use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines}
 use crate::diagnose::checks::{
     list_capped, module_absence_evidence, restart_node_pod, Check, CheckInfo,
 };
-use crate::diagnose::{Confidence, Context, FixAction, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "iptables-restore-failing",
@@ -174,25 +174,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         )));
     }
     if !loadable.is_empty() {
-        f.fix.push(FixStep::new(
-            format!("Load {} now.", loadable.join(", ")),
-            loadable
-                .iter()
-                .map(|m| format!("modprobe -- {m}"))
-                .collect(),
-            FixAction::LoadModules {
-                modules: loadable.clone(),
-            },
-        ));
-        f.fix.push(FixStep::new(
-            "Load them at every boot, from a modules-load.d file of our own (existing files \
-             stay untouched).",
-            vec![format!(
-                "printf '%s\\n' {} > /etc/modules-load.d/netsnap-netfilter.conf",
-                loadable.join(" ")
-            )],
-            FixAction::PersistModules { modules: loadable },
-        ));
+        f.fix.extend(FixStep::load_modules(&loadable));
     }
     if missing.is_empty() {
         f.fix.push(FixStep::manual(

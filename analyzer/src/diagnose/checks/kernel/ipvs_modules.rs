@@ -10,9 +10,7 @@ use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::{module_absence_evidence, Check, CheckInfo};
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{self, ClusterFacts};
-use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
-};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-modules-missing",
@@ -144,22 +142,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         ) {
             load.push("nf_conntrack".to_string());
         }
-        f.fix.push(FixStep::new(
-            format!("Load {} now.", load.join(", ")),
-            load.iter().map(|m| format!("modprobe -- {m}")).collect(),
-            FixAction::LoadModules {
-                modules: load.clone(),
-            },
-        ));
-        f.fix.push(FixStep::new(
-            "Load them at every boot, from a modules-load.d file of our own (existing files \
-             stay untouched).",
-            vec![format!(
-                "printf '%s\\n' {} > /etc/modules-load.d/netsnap-kube-proxy.conf",
-                load.join(" ")
-            )],
-            FixAction::PersistModules { modules: load },
-        ));
+        f.fix.extend(FixStep::load_modules(&load));
         f.fix.push(crate::diagnose::checks::restart_node_pod(
             cx,
             "Restart kube-proxy on this node so it programs IPVS.",

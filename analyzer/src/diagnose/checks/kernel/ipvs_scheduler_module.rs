@@ -17,9 +17,7 @@ use crate::diagnose::checks::{
 };
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
-use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
-};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-scheduler-module-missing",
@@ -166,21 +164,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         )));
     } else {
         let modules = vec![module.clone()];
-        f.fix.push(FixStep::new(
-            format!("Load {module} now."),
-            vec![format!("modprobe -- {module}")],
-            FixAction::LoadModules {
-                modules: modules.clone(),
-            },
-        ));
-        f.fix.push(FixStep::new(
-            "Load it at every boot, from a modules-load.d file of our own (existing files stay \
-             untouched).",
-            vec![format!(
-                "printf '%s\\n' {module} > /etc/modules-load.d/netsnap-ipvs-scheduler.conf"
-            )],
-            FixAction::PersistModules { modules },
-        ));
+        f.fix.extend(FixStep::load_modules(&modules));
     }
     f.fix.push(restart_node_pod(
         cx,

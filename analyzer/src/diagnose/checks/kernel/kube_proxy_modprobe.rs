@@ -13,7 +13,7 @@ use crate::diagnose::checks::kernel::kube_proxy_facts::{
     kube_proxy_version, log_evidence, log_lines, Version,
 };
 use crate::diagnose::checks::{module_absence_evidence, restart_node_pod, Check, CheckInfo};
-use crate::diagnose::{Confidence, Context, FixAction, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "kube-proxy-cannot-modprobe",
@@ -149,25 +149,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .cloned()
         .collect();
     if !modern && !loadable.is_empty() {
-        f.fix.push(FixStep::new(
-            format!("Load {} on the host now.", loadable.join(", ")),
-            loadable
-                .iter()
-                .map(|m| format!("modprobe -- {m}"))
-                .collect(),
-            FixAction::LoadModules {
-                modules: loadable.clone(),
-            },
-        ));
-        f.fix.push(FixStep::new(
-            "Load them at every boot, from a modules-load.d file of our own (existing files \
-             stay untouched).",
-            vec![format!(
-                "printf '%s\\n' {} > /etc/modules-load.d/netsnap-kube-proxy.conf",
-                loadable.join(" ")
-            )],
-            FixAction::PersistModules { modules: loadable },
-        ));
+        f.fix.extend(FixStep::load_modules(&loadable));
         f.fix.push(FixStep::manual(
             "Or let kube-proxy load them: mount the host's /lib/modules read-only into the \
              kube-proxy DaemonSet (hostPath /lib/modules, mountPath /lib/modules, readOnly: \

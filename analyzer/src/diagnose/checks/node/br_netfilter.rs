@@ -157,18 +157,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         ));
     } else if module_missing || matches!(problem, SysctlProblem::NoModule) {
         let m = vec![MODULE.to_string()];
-        f.fix.push(FixStep::new(
-            "Load br_netfilter now.",
-            vec![format!("modprobe -- {MODULE}")],
-            FixAction::LoadModules { modules: m.clone() },
-        ));
-        f.fix.push(FixStep::new(
-            "Load it at every boot, from a modules-load.d file of our own.",
-            vec![format!(
-                "echo {MODULE} > /etc/modules-load.d/netsnap-br-netfilter.conf"
-            )],
-            FixAction::PersistModules { modules: m },
-        ));
+        f.fix.extend(FixStep::load_modules(&m));
     }
     for key in [KEY, KEY6] {
         f.fix.push(FixStep::new(

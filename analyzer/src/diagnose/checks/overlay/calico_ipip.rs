@@ -12,9 +12,7 @@ use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
-use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
-};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "calico-ipip-on-flat-network",
@@ -145,20 +143,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         }
         let resource = calico_resource("ippools", &pool.api_version);
         let patch = r#"{"spec":{"ipipMode":"Never"}}"#.to_string();
-        f.fix.push(FixStep::new(
+        f.fix.push(FixStep::kubectl_patch(
             format!(
                 "Switch pool {name} to plain routing (ipipMode: Never; CrossSubnet if nodes \
                  may later sit on other subnets). calico-node then reprograms the routes."
             ),
-            vec![format!(
-                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
-            )],
-            FixAction::KubectlPatch {
-                resource: resource.clone(),
-                namespace: None,
-                name: name.clone(),
-                patch,
-            },
+            &resource,
+            name,
+            &patch,
         ));
         out.add(f);
     }

@@ -165,17 +165,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         ));
         let resource = calico_resource("felixconfigurations", &fc.api_version);
         let patch = r#"{"spec":{"vxlanEnabled":true}}"#.to_string();
-        f.fix.push(FixStep::new(
+        f.fix.push(FixStep::kubectl_patch(
             format!("FelixConfiguration {name} pins VXLAN off while a pool uses it: turn it on."),
-            vec![format!(
-                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
-            )],
-            FixAction::KubectlPatch {
-                resource: resource.clone(),
-                namespace: None,
-                name: name.clone(),
-                patch,
-            },
+            &resource,
+            name,
+            &patch,
         ));
     }
     if dev.is_some() {

@@ -170,17 +170,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         ));
         let resource = calico_resource("felixconfigurations", &fc.api_version);
         let patch = r#"{"spec":{"ipipEnabled":false}}"#.to_string();
-        f.fix.push(FixStep::new(
+        f.fix.push(FixStep::kubectl_patch(
             format!("FelixConfiguration {name} pins IPIP on; turn it off."),
-            vec![format!(
-                "kubectl patch {resource} {name} --type=merge -p '{patch}'"
-            )],
-            FixAction::KubectlPatch {
-                resource: resource.clone(),
-                namespace: None,
-                name: name.clone(),
-                patch,
-            },
+            &resource,
+            name,
+            &patch,
         ));
     }
     let calico_ns = cx
