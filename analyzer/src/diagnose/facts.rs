@@ -15,6 +15,7 @@ use crate::decode::k8s::{
     self, ClusterState, EndpointSlice, Endpoints, KubeProxyConfiguration, Node, Pod,
 };
 use crate::decode::modules::{ModuleEvidence, ModuleStatus};
+use crate::decode::nft::{parse_nft_json, NftRuleset};
 use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
 use crate::diagnose::finding::Evidence;
@@ -60,6 +61,7 @@ pub struct NodeFacts<'a> {
     pub notes: Vec<String>,
     iptables: OnceCell<Vec<IptablesDump>>,
     ipsets: OnceCell<Known<Ipsets>>,
+    nft: OnceCell<Known<NftRuleset>>,
 }
 
 /// One `iptables-save`-style dump of the node.
@@ -71,6 +73,9 @@ pub struct IptablesDump {
     pub family: u8,
     pub save: IptablesSave,
 }
+
+/// The collector's `nft -j list ruleset` command name (`commands/<name>.txt`).
+pub const NFT_COMMAND: &str = "nft-j-list-ruleset";
 
 /// The collector's iptables dumps, by artifact name: each backend separately when the
 /// variant tools exist, and the plain `iptables-save` (whatever backend it is).
@@ -125,6 +130,7 @@ impl<'a> NodeFacts<'a> {
             notes,
             iptables: OnceCell::new(),
             ipsets: OnceCell::new(),
+            nft: OnceCell::new(),
         }
     }
 
@@ -153,6 +159,14 @@ impl<'a> NodeFacts<'a> {
             .iter()
             .filter_map(|(name, _)| missing(self.bundle, &names::command_artifact(name)))
             .collect()
+    }
+
+    /// `nft -j list ruleset`, decoded on first use (several checks read it).
+    pub fn nft(&self) -> &Known<NftRuleset> {
+        self.nft.get_or_init(|| {
+            text(self.bundle, &names::command_artifact(NFT_COMMAND))
+                .map(|t| parse_nft_json(t.as_bytes()))
+        })
     }
 
     /// `ipset save`, decoded on first use.

@@ -7,8 +7,8 @@
 
 use netsnap_bundle::names;
 
-use crate::decode::nft::parse_nft_json;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
+use crate::diagnose::facts::NFT_COMMAND;
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -28,8 +28,6 @@ pub const INFO: CheckInfo = CheckInfo {
 };
 
 pub const CHECK: Check = Check { info: &INFO, run };
-
-const NFT_ARTIFACT: &str = "nft-j-list-ruleset";
 
 /// Ports and ranges named after `dport` in an nft statement (`tcp dport { 22, 6443 }`,
 /// `tcp dport 30000-32767`).
@@ -70,9 +68,8 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let mut evidence = Vec::new();
     let mut rejects = false;
     let mut allowed: Vec<(u16, u16)> = Vec::new();
-    let nft_path = names::command_artifact(NFT_ARTIFACT);
-    if let Some(bytes) = cx.node.bundle.evidence(&nft_path).bytes() {
-        let rs = parse_nft_json(bytes);
+    let nft_path = names::command_artifact(NFT_COMMAND);
+    if let Ok(rs) = cx.node.nft() {
         if rs.table("inet", "firewalld").is_some() {
             manager = Some("firewalld");
             for (chain, base) in rs.base_chains() {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use netsnap_bundle::names;
 
-use crate::decode::nft::{parse_nft_json, NftRuleset};
+use crate::decode::nft::NftRuleset;
 use crate::diagnose::checks::{list_capped, restart_node_pod, EVIDENCE_ITEMS};
 use crate::diagnose::expect::RealServer;
 use crate::diagnose::expect_iptables::{
@@ -20,7 +20,7 @@ use crate::diagnose::{Context, Evidence, FixStep};
 
 /// The `nft -j list ruleset` artifact.
 pub fn nft_artifact() -> String {
-    names::command_artifact("nft-j-list-ruleset")
+    names::command_artifact(crate::diagnose::facts::NFT_COMMAND)
 }
 
 /// Whether kube-proxy is configured for `mode` and the Kubernetes objects were read: the
@@ -102,10 +102,8 @@ pub fn iptables_diff<'a>(
 }
 
 /// The `nft -j list ruleset` capture, decoded, or why it is missing.
-pub fn nft_ruleset(cx: &Context<'_>) -> Result<NftRuleset, Missing> {
-    cx.node
-        .text(&nft_artifact())
-        .map(|t| parse_nft_json(t.as_bytes()))
+pub fn nft_ruleset<'a>(cx: &'a Context<'_>) -> Result<&'a NftRuleset, Missing> {
+    cx.node.nft().as_ref().map_err(Clone::clone)
 }
 
 /// "IPv6" for family 6: findings of a dual-stack Service port are per family.

@@ -41,7 +41,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let artifact = nft_artifact();
     let hints = topology_hints(cx);
     for fam in expected(cx) {
-        let mut d = expect_nft::diff(&fam.ports, &rs, fam.family);
+        let mut d = expect_nft::diff(&fam.ports, rs, fam.family);
         if hints {
             for e in &mut d.endpoints {
                 for c in &mut e.chains {

@@ -76,7 +76,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     };
     let artifact = nft_artifact();
     for fam in expected(cx) {
-        let d = expect_nft::diff(&fam.ports, &rs, fam.family);
+        let d = expect_nft::diff(&fam.ports, rs, fam.family);
         let table = format!("{} {TABLE}", nft_family(fam.family));
         if d.no_table {
             let with_eps = fam.ports.iter().filter(|p| p.has_endpoints()).count();

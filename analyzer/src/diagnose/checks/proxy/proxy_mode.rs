@@ -111,8 +111,7 @@ fn observed(cx: &Context<'_>) -> Vec<(&'static str, Evidence)> {
             break;
         }
     }
-    if let Ok(text) = cx.node.text(&names::command_artifact("nft-j-list-ruleset")) {
-        let rs = crate::decode::nft::parse_nft_json(text.as_bytes());
+    if let Ok(rs) = cx.node.nft() {
         for family in ["ip", "ip6"] {
             if rs.table(family, "kube-proxy").is_some() {
                 seen.push((
