@@ -72,6 +72,7 @@ pub fn link(mut findings: Vec<Finding>) -> Vec<Finding> {
         for (j, effect) in findings.iter().enumerate() {
             if i != j
                 && cause.node == effect.node
+                && same_service(cause, effect)
                 && EXPLAINS
                     .iter()
                     .any(|(c, e)| *c == cause.id && *e == effect.id)
@@ -123,6 +124,20 @@ pub fn link(mut findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
+/// Findings about Service ports (subjects `namespace/name[:port]`, a symptom's subject may add
+/// the address after a space) are linked only within the same Service port: a Service without
+/// endpoints explains its own virtual servers' missing real servers, not another Service's.
+fn same_service(cause: &Finding, effect: &Finding) -> bool {
+    match (&cause.subject, &effect.subject) {
+        (Some(c), Some(e)) if c.contains('/') && e.contains('/') => {
+            e == c
+                || e.strip_prefix(c.as_str())
+                    .is_some_and(|rest| rest.starts_with(' '))
+        }
+        _ => true,
+    }
+}
+
 /// Packet-path layer first; within a layer causes before symptoms, then severity, node, id.
 fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     let key = |f: &Finding| {
@@ -136,4 +151,86 @@ fn order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
         )
     };
     key(a).cmp(&key(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::finding::{Confidence, Layer, Severity};
+
+    fn finding(id: &'static str, subject: &str, cause: bool) -> Finding {
+        Finding {
+            id,
+            catalog: "",
+            subject: Some(subject.to_string()),
+            node: Some("node1".to_string()),
+            severity: Severity::Error,
+            layer: if cause { Layer::Service } else { Layer::Proxy },
+            root_cause: false,
+            explains: Vec::new(),
+            explained_by: Vec::new(),
+            confidence: Confidence::High,
+            summary: String::new(),
+            detail: String::new(),
+            evidence: Vec::new(),
+            fix: Vec::new(),
+            references: Vec::new(),
+            is_cause: cause,
+        }
+    }
+
+    #[test]
+    fn service_causes_explain_their_own_service_only() {
+        let linked = link(vec![
+            finding("service-no-endpoints", "default/web:http", true),
+            finding(
+                "ipvs-real-servers-wrong",
+                "default/web:http TCP 10.96.0.5:80",
+                false,
+            ),
+            finding(
+                "ipvs-real-servers-wrong",
+                "default/web2:http TCP 10.96.0.6:80",
+                false,
+            ),
+            finding(
+                "ipvs-real-servers-wrong",
+                "default/web:https TCP 10.96.0.5:443",
+                false,
+            ),
+        ]);
+        let cause = linked
+            .iter()
+            .find(|f| f.id == "service-no-endpoints")
+            .expect("cause");
+        assert_eq!(
+            cause.explains,
+            ["ipvs-real-servers-wrong[default/web:http TCP 10.96.0.5:80]"]
+        );
+        assert!(cause.root_cause);
+        let unexplained = linked
+            .iter()
+            .filter(|f| f.id == "ipvs-real-servers-wrong" && f.explained_by.is_empty())
+            .count();
+        assert_eq!(unexplained, 2);
+    }
+
+    #[test]
+    fn node_wide_causes_explain_every_service() {
+        let mut modules = finding("ipvs-modules-missing", "x", true);
+        modules.subject = None;
+        let linked = link(vec![
+            modules,
+            finding("ipvs-virtual-server-missing", "default/web:http", false),
+            finding(
+                "ipvs-virtual-server-missing",
+                "kube-system/kube-dns:dns",
+                false,
+            ),
+        ]);
+        assert!(linked
+            .iter()
+            .filter(|f| f.id == "ipvs-virtual-server-missing")
+            .all(|f| f.explained_by == ["ipvs-modules-missing"]));
+    }
 }
