@@ -25,6 +25,10 @@ use netsnap::diagnose::analyze;
 use netsnap::report::{self, Format, TextOptions};
 use netsnap::Bundle;
 
+// The allocator of the `netsnap` binary (see src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FAMILY: u16 = 0x25;
 const NODE_ADDRS: [Ipv4Addr; 2] = [
     Ipv4Addr::new(192, 168, 122, 96),

@@ -817,6 +817,24 @@ pub fn parse_objects(text: &str) -> Result<Vec<K8sObject>, K8sDecodeError> {
 
 /// Decodes every object in `text`.
 pub fn parse_objects_with(text: &str, limits: &Limits) -> Result<Vec<K8sObject>, K8sDecodeError> {
+    let text = accepted_text(text, limits)?;
+    // A large `kubectl get -A -o yaml` list: items are read and typed on all cores.
+    if let Some((head, parts)) = yaml::load_list_in_parallel(
+        text,
+        limits.max_depth,
+        |len| limits.expansion_budget(len),
+        |head, item| {
+            let mut out = Vec::new();
+            if let Value::Object(item) = item {
+                classify_item(item, &object_id(head), 1, &mut out);
+            }
+            out
+        },
+    ) {
+        if is_list_kind(&object_id(&head).kind) {
+            return Ok(parts.into_iter().flatten().collect());
+        }
+    }
     let mut out = Vec::new();
     for (i, doc) in documents(text, limits)?.into_iter().enumerate() {
         match doc {
@@ -856,13 +874,7 @@ pub fn parse_kube_proxy_config(text: &str) -> Result<KubeProxyConfiguration, K8s
 
 /// The input's documents as JSON values, after the size, depth and alias checks.
 fn documents(text: &str, limits: &Limits) -> Result<Vec<Value>, K8sDecodeError> {
-    if text.len() > limits.max_input_bytes {
-        return Err(K8sDecodeError::TooLarge {
-            size: text.len(),
-            limit: limits.max_input_bytes,
-        });
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = accepted_text(text, limits)?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         // `kubectl -o json`. serde_json has no aliases and refuses nesting beyond 128; on a
@@ -877,13 +889,32 @@ fn documents(text: &str, limits: &Limits) -> Result<Vec<Value>, K8sDecodeError> 
             return Ok(vec![v]);
         }
     }
-    if let Some(docs) =
-        yaml::load_list_in_parallel(text, limits.max_depth, |len| limits.expansion_budget(len))
-    {
-        return Ok(docs);
+    if let Some((mut list, items)) = yaml::load_list_in_parallel(
+        text,
+        limits.max_depth,
+        |len| limits.expansion_budget(len),
+        |_, item| item,
+    ) {
+        list.insert("items".to_string(), Value::Array(items));
+        return Ok(vec![Value::Object(list)]);
     }
     let budget = limits.expansion_budget(text.len());
     yaml::load(text, limits.max_depth, budget)
+}
+
+/// `text` without a byte-order mark, if it is within the size limit.
+fn accepted_text<'a>(text: &'a str, limits: &Limits) -> Result<&'a str, K8sDecodeError> {
+    if text.len() > limits.max_input_bytes {
+        return Err(K8sDecodeError::TooLarge {
+            size: text.len(),
+            limit: limits.max_input_bytes,
+        });
+    }
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+fn is_list_kind(kind: &str) -> bool {
+    kind == "List" || kind.ends_with("List")
 }
 
 fn depth_of(v: &Value) -> usize {
@@ -959,6 +990,20 @@ fn object_id(map: &Map<String, Value>) -> ObjectId {
     }
 }
 
+/// Files one item of the list `list` (a `List`'s items carry their own kind, a typed list's
+/// take it from the list's).
+fn classify_item(
+    item: Map<String, Value>,
+    list: &ObjectId,
+    nesting: usize,
+    out: &mut Vec<K8sObject>,
+) {
+    match list.kind.strip_suffix("List").unwrap_or_default() {
+        "" => classify(item, None, nesting, out),
+        item_kind => classify(item, Some((&list.api_version, item_kind)), nesting, out),
+    }
+}
+
 /// Lists inside lists are not something kubectl prints; this bounds the recursion anyway.
 const MAX_LIST_NESTING: usize = 2;
 
@@ -977,24 +1022,19 @@ fn classify(
     }
     let id = object_id(&map);
     if let Some(Value::Array(_)) = map.get("items") {
-        if id.kind == "List" || id.kind.ends_with("List") {
+        if is_list_kind(&id.kind) {
             if nesting >= MAX_LIST_NESTING {
                 out.push(K8sObject::Other(id));
                 return;
             }
-            let item_kind = id.kind.strip_suffix("List").unwrap_or_default();
             let items = match map.remove("items") {
                 Some(Value::Array(items)) => items,
                 _ => Vec::new(),
             };
             for item in items {
-                match item {
-                    Value::Object(m) if item_kind.is_empty() => classify(m, None, nesting + 1, out),
-                    Value::Object(m) => {
-                        classify(m, Some((&id.api_version, item_kind)), nesting + 1, out)
-                    }
-                    // A null or scalar item carries no object.
-                    _ => {}
+                // A null or scalar item carries no object.
+                if let Value::Object(m) = item {
+                    classify_item(m, &id, nesting + 1, out);
                 }
             }
             return;

@@ -205,12 +205,24 @@ impl Report {
 /// Analyzes bundles: `(path as given, bundle)`. Kubernetes objects from all of them form one
 /// cluster view; each bundle is a node.
 pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
-    let cluster = ClusterFacts::from_bundles(inputs.iter().map(|(_, b)| *b));
+    // The Kubernetes objects and each node's evidence decode independently: on their own
+    // threads, so a large cluster's YAML and a large IPVS table do not wait for each other.
+    let (cluster, nodes) = std::thread::scope(|scope| {
+        let nodes: Vec<_> = inputs
+            .iter()
+            .map(|(path, bundle)| scope.spawn(move || NodeFacts::from_bundle(bundle, path)))
+            .collect();
+        let cluster = ClusterFacts::from_bundles(inputs.iter().map(|(_, b)| *b));
+        let nodes: Vec<NodeFacts> = nodes
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        (cluster, nodes)
+    });
     let mut out = Outcome::default();
     let mut summaries = Vec::new();
     let mut checks_run = 0;
-    for (path, bundle) in inputs {
-        let node = NodeFacts::from_bundle(bundle, path);
+    for ((path, bundle), node) in inputs.iter().zip(nodes) {
         let cx = context(&node, &cluster);
         let before = out.findings.len();
         for check in checks::all() {

@@ -543,3 +543,45 @@ fn truncated_input_never_panics() {
         }
     }
 }
+
+/// A list large enough to be read on all cores gives the objects the one-pass reader gives,
+/// in the same order: for a `List` (items carry their kind) and a typed list (they take the
+/// list's), with a malformed item and a non-object item among them.
+#[test]
+fn a_large_list_types_the_same_in_parallel() {
+    for (list_kind, item_kind) in [("List", "kind: Service\n  "), ("ServiceList", "")] {
+        let mut text = format!("apiVersion: v1\nkind: {list_kind}\nitems:\n");
+        for i in 0..9000 {
+            let port = if i == 4321 { "http" } else { "80" };
+            text.push_str(&format!(
+                "- apiVersion: v1\n  {item_kind}metadata:\n    name: svc-{i}\n    namespace: ns-{}\n  \
+                 spec:\n    clusterIP: 10.96.{}.{}\n    ports:\n    - port: {port}\n      protocol: TCP\n",
+                i % 7,
+                i / 250,
+                i % 250,
+            ));
+            if i == 100 {
+                text.push_str("- 42\n");
+            }
+        }
+        text.push_str("metadata:\n  resourceVersion: \"\"\n");
+        assert!(text.len() > 1 << 20, "{}", text.len());
+        let split = yaml::load_list_in_parallel(&text, 64, |_| 1 << 30, |_, v| v);
+        assert!(split.is_some(), "{list_kind}: not read in parallel");
+        let parallel = parse_objects(&text).expect("parallel");
+        let mut one_pass = Vec::new();
+        let docs = yaml::load(&text, 64, 1 << 30).expect("one pass");
+        for doc in docs {
+            if let Value::Object(map) = doc {
+                classify(map, None, 0, &mut one_pass);
+            }
+        }
+        assert_eq!(parallel.len(), 9000, "{list_kind}");
+        assert_eq!(parallel, one_pass, "{list_kind}");
+        assert!(matches!(parallel[0], K8sObject::Service(_)), "{list_kind}");
+        assert!(
+            matches!(parallel[4321], K8sObject::Malformed { .. }),
+            "{list_kind}"
+        );
+    }
+}

@@ -132,11 +132,15 @@ const PARALLEL_MIN_BYTES: usize = 1 << 20;
 /// cores. The items are in order, the fences apply to each slice, and anything unexpected
 /// (another layout, an error in any slice) returns `None` so the caller reads the text in one
 /// pass and reports errors as usual.
-pub(super) fn load_list_in_parallel(
+///
+/// Each item is handed to `per_item` with the list's own fields (apiVersion, kind) in the
+/// worker that read it, so turning items into typed objects is spread over the cores too.
+pub(super) fn load_list_in_parallel<T: Send>(
     text: &str,
     max_depth: usize,
     budget_for: impl Fn(usize) -> u64 + Sync,
-) -> Option<Vec<Value>> {
+    per_item: impl Fn(&Map<String, Value>, Value) -> T + Sync,
+) -> Option<(Map<String, Value>, Vec<T>)> {
     if text.len() < PARALLEL_MIN_BYTES || text.contains("\n---") || text.starts_with("---") {
         return None;
     }
@@ -180,7 +184,7 @@ pub(super) fn load_list_in_parallel(
     // them out).
     let shell = format!("{}{}", &text[..start], &text[end..]);
     let mut head = load(&shell, max_depth, budget_for(shell.len())).ok()?;
-    let Some(Value::Object(mut list)) = head.pop().filter(|_| head.is_empty()) else {
+    let Some(Value::Object(list)) = head.pop().filter(|_| head.is_empty()) else {
         return None;
     };
     let threads = std::thread::available_parallelism()
@@ -197,7 +201,8 @@ pub(super) fn load_list_in_parallel(
         bounds.push((from, to));
     }
     let depth = max_depth.saturating_sub(2);
-    let parts: Vec<Option<Vec<Value>>> = std::thread::scope(|scope| {
+    let (head, per_item) = (&list, &per_item);
+    let parts: Vec<Option<Vec<T>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = bounds
             .iter()
             .map(|&(from, to)| {
@@ -206,7 +211,9 @@ pub(super) fn load_list_in_parallel(
                 scope.spawn(move || {
                     let mut docs = load(slice, depth, budget).ok()?;
                     match docs.pop() {
-                        Some(Value::Array(items)) if docs.is_empty() => Some(items),
+                        Some(Value::Array(items)) if docs.is_empty() => {
+                            Some(items.into_iter().map(|v| per_item(head, v)).collect())
+                        }
                         _ => None,
                     }
                 })
@@ -224,8 +231,7 @@ pub(super) fn load_list_in_parallel(
     if items.len() != item_starts.len() {
         return None;
     }
-    list.insert("items".to_string(), Value::Array(items));
-    Some(vec![Value::Object(list)])
+    Some((list, items))
 }
 
 fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Value {
@@ -386,16 +392,20 @@ mod tests {
             assert!(text.len() > PARALLEL_MIN_BYTES, "{}", text.len());
             let budget = |len: usize| (len as u64) * 2 + 65536;
             let whole = load(&text, 64, budget(text.len())).expect("one pass");
-            let parallel = load_list_in_parallel(&text, 64, budget).expect("parallel pass");
-            assert_eq!(whole, parallel, "{kind}");
-            assert_eq!(parallel[0]["items"].as_array().map(Vec::len), Some(8000));
-            assert_eq!(parallel[0]["kind"], kind);
+            let (mut head, items) =
+                load_list_in_parallel(&text, 64, budget, |_, v| v).expect("parallel pass");
+            assert_eq!(items.len(), 8000);
+            assert_eq!(head["kind"], kind);
+            head.insert("items".to_string(), Value::Array(items));
+            assert_eq!(whole, vec![Value::Object(head)], "{kind}");
         }
     }
 
     #[test]
     fn other_layouts_are_left_to_the_one_pass_reader() {
         let budget = |len: usize| (len as u64) * 2 + 65536;
+        let load_list_in_parallel =
+            |text: &str, depth, budget| load_list_in_parallel(text, depth, budget, |_, v| v);
         // Small input, several documents, items indented under `items:`.
         assert!(load_list_in_parallel("items:\n- a: 1\n- a: 2\n", 64, budget).is_none());
         let docs = format!("---\n{}", big_list("List", 8000, true));
