@@ -2,9 +2,9 @@
 //! either known or missing with the reason, so a check can say "cannot conclude: X was not
 //! collected (skipped: ...)" instead of passing silently.
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use netsnap_bundle::{names, HostInfo};
 
@@ -59,9 +59,9 @@ pub struct NodeFacts<'a> {
     pub ipvs: Known<IpvsTable>,
     /// Notes from decoding (partly undecodable artifacts), for the report.
     pub notes: Vec<String>,
-    iptables: OnceCell<Vec<IptablesDump>>,
-    ipsets: OnceCell<Known<Ipsets>>,
-    nft: OnceCell<Known<NftRuleset>>,
+    iptables: OnceLock<Vec<IptablesDump>>,
+    ipsets: OnceLock<Known<Ipsets>>,
+    nft: OnceLock<Known<NftRuleset>>,
 }
 
 /// One `iptables-save`-style dump of the node.
@@ -128,9 +128,9 @@ impl<'a> NodeFacts<'a> {
             routes,
             ipvs,
             notes,
-            iptables: OnceCell::new(),
-            ipsets: OnceCell::new(),
-            nft: OnceCell::new(),
+            iptables: OnceLock::new(),
+            ipsets: OnceLock::new(),
+            nft: OnceLock::new(),
         }
     }
 

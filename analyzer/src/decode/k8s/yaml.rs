@@ -27,6 +27,19 @@ pub(super) fn load(
     max_depth: usize,
     budget: u64,
 ) -> Result<Vec<Value>, K8sDecodeError> {
+    load_streaming(text, max_depth, budget, None)
+}
+
+/// [`load`], except that when `top_items` is given, each item of a top-level sequence is
+/// handed to it as soon as it is complete instead of being kept in the sequence: a large list's
+/// items then never all exist as JSON values at once, and their memory is reused from one item
+/// to the next (fresh pages were a sixth of the decoding time).
+fn load_streaming(
+    text: &str,
+    max_depth: usize,
+    budget: u64,
+    mut top_items: Option<&mut dyn FnMut(Value)>,
+) -> Result<Vec<Value>, K8sDecodeError> {
     let too_deep = |line: usize| K8sDecodeError::TooDeep {
         limit: max_depth,
         line,
@@ -95,10 +108,14 @@ pub(super) fn load(
         if anchor != 0 {
             anchors.insert(anchor, (value.clone(), size));
         }
+        let top = stack.len() == 1;
         match stack.last_mut() {
             Some(Frame::Seq(items, _, parent)) => {
                 *parent = parent.saturating_add(size);
-                items.push(value);
+                match top_items.as_mut() {
+                    Some(sink) if top => sink(value),
+                    _ => items.push(value),
+                }
             }
             Some(Frame::Map(map, key, _, parent)) => {
                 *parent = parent.saturating_add(size);
@@ -209,11 +226,11 @@ pub(super) fn load_list_in_parallel<T: Send>(
                 let slice = &text[from..to];
                 let budget = budget_for(slice.len());
                 scope.spawn(move || {
-                    let mut docs = load(slice, depth, budget).ok()?;
-                    match docs.pop() {
-                        Some(Value::Array(items)) if docs.is_empty() => {
-                            Some(items.into_iter().map(|v| per_item(head, v)).collect())
-                        }
+                    let mut typed = Vec::new();
+                    let mut sink = |v| typed.push(per_item(head, v));
+                    let docs = load_streaming(slice, depth, budget, Some(&mut sink)).ok()?;
+                    match docs.as_slice() {
+                        [Value::Array(rest)] if rest.is_empty() => Some(typed),
                         _ => None,
                     }
                 })
