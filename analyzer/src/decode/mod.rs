@@ -10,3 +10,4 @@ pub mod netlink;
 pub mod nft;
 pub mod rtnl;
 pub mod sysctl;
+pub mod text;
