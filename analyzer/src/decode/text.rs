@@ -51,7 +51,10 @@ pub enum TextContent {
     /// A kind another decoder reads (iptables-save: `decode::iptables`, ipset save:
     /// `decode::ipset`, kubectl YAML/JSON: `decode::k8s`), or one no decoder reads yet: the
     /// piece's text, whose line 1 is line `first_line` of the file.
-    Text { text: String, first_line: usize },
+    Text {
+        text: String,
+        first_line: usize,
+    },
     /// Nothing to read (an unknown piece, or a command that printed nothing).
     None,
 }
@@ -106,7 +109,11 @@ pub fn decode_text(bytes: &[u8]) -> TextFile {
             let cut = norm.ends_mid_line && i + 1 == count;
             let mut p = decode_piece(piece, cut);
             let last = p.piece.last_line;
-            if cut && !p.content_issues().any(|x| *x == TextIssue::CutMidLine { line: last }) {
+            if cut
+                && !p
+                    .content_issues()
+                    .any(|x| *x == TextIssue::CutMidLine { line: last })
+            {
                 p.issues.push(TextIssue::MayBeCut { line: last });
             }
             p

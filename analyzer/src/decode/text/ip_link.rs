@@ -116,7 +116,10 @@ pub fn parse(src: &Source<'_>) -> LinksText {
             counters_next = false;
             match parse_header(line) {
                 Some(link) => {
-                    out.links.push(Parsed { value: link, line: n });
+                    out.links.push(Parsed {
+                        value: link,
+                        line: n,
+                    });
                     out.extras.push(LinkExtra::default());
                 }
                 None => out.issues.push(src.bad(n, WHAT, "unreadable link header")),
@@ -132,7 +135,9 @@ pub fn parse(src: &Source<'_>) -> LinksText {
         let first = t.split_whitespace().next().unwrap_or_default();
         if counters_next {
             counters_next = false;
-            if t.split_whitespace().all(|w| w.bytes().all(|b| b.is_ascii_digit())) {
+            if t.split_whitespace()
+                .all(|w| w.bytes().all(|b| b.is_ascii_digit()))
+            {
                 continue;
             }
         }
@@ -156,7 +161,9 @@ pub fn parse(src: &Source<'_>) -> LinksText {
                 _ => false,
             },
             "altname" => {
-                extra.altnames.extend(t.split_whitespace().nth(1).map(String::from));
+                extra
+                    .altnames
+                    .extend(t.split_whitespace().nth(1).map(String::from));
                 true
             }
             "alias" => {
@@ -247,6 +254,11 @@ fn parse_link_line(t: &str, link: &mut Link, extra: &mut LinkExtra) -> bool {
         tok.next();
     }
     while let Some(key) = tok.next() {
+        // A link without a kind (lo, a physical NIC) gets `-d`'s generic keys on this line.
+        if GENERIC_DETAIL_KEYS.contains(&key) {
+            let rest: Vec<&str> = std::iter::once(key).chain(tok.by_ref()).collect();
+            return parse_detail_line(&rest.join(" "), link, extra);
+        }
         let Some(val) = tok.next() else { return false };
         let num = || val.parse::<u32>().ok();
         match key {

@@ -72,7 +72,12 @@ fn asked(command: Option<&str>) -> Asked {
         family: None,
     };
     let Some(cmd) = command else { return a };
-    let words: Vec<&str> = cmd.split('|').next().unwrap_or_default().split_whitespace().collect();
+    let words: Vec<&str> = cmd
+        .split('|')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     for (i, w) in words.iter().enumerate() {
         match *w {
             "-6" => a.family = Some(AF_INET6),
@@ -221,7 +226,8 @@ fn parse_route(line: &str, family: Option<u8>) -> Option<(Route, Option<String>)
             // have no place in the model: skip their value.
             "mtu" | "advmss" | "rtt" | "rttvar" | "reordering" | "window" | "cwnd" | "initcwnd"
             | "initrwnd" | "ssthresh" | "realms" | "rto_min" | "hoplimit" | "quickack"
-            | "congctl" | "features" | "fastopen_no_cookie" | "expires" | "error" | "ttl-propagate" => {
+            | "congctl" | "features" | "fastopen_no_cookie" | "expires" | "error"
+            | "ttl-propagate" => {
                 val();
             }
             "lock" => {}
@@ -242,7 +248,11 @@ fn parse_nexthop(t: &str) -> Option<NextHop> {
         match key {
             "via" => {
                 let v = tok.next()?;
-                let v = if v == "inet" || v == "inet6" { tok.next()? } else { v };
+                let v = if v == "inet" || v == "inet6" {
+                    tok.next()?
+                } else {
+                    v
+                };
                 nh.gateway = Some(v.to_string());
             }
             "dev" => nh.dev = Some(tok.next()?.to_string()),

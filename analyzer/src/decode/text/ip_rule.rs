@@ -39,7 +39,8 @@ pub fn parse(src: &Source<'_>) -> RulesText {
         match parse_rule(line, family) {
             Some((r, unknown_table)) => {
                 if let Some(name) = unknown_table {
-                    out.issues.push(TextIssue::TableNameUnknown { line: n, name });
+                    out.issues
+                        .push(TextIssue::TableNameUnknown { line: n, name });
                 }
                 out.rules.push(Parsed { value: r, line: n });
             }
@@ -103,7 +104,14 @@ fn parse_rule(line: &str, family: Option<u8>) -> Option<(Rule, Option<String>)> 
                 if !mask.is_empty() {
                     r.fwmask = Some(mask.to_string());
                 }
-                r.fwmark_value = Some((hex(mark)?, if mask.is_empty() { u32::MAX } else { hex(mask)? }));
+                r.fwmark_value = Some((
+                    hex(mark)?,
+                    if mask.is_empty() {
+                        u32::MAX
+                    } else {
+                        hex(mask)?
+                    },
+                ));
             }
             "iif" => r.iif = Some(val()?.to_string()),
             "oif" => r.oif = Some(val()?.to_string()),

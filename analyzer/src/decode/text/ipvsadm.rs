@@ -118,7 +118,8 @@ fn parse_list(src: &Source<'_>, view: IpvsadmView, out: &mut IpvsText) {
             }
             continue;
         }
-        if line.starts_with("Prot LocalAddress") || line.trim() == "-> RemoteAddress:Port"
+        if line.starts_with("Prot LocalAddress")
+            || line.trim() == "-> RemoteAddress:Port"
             || line.trim_start().starts_with("-> RemoteAddress:Port")
         {
             continue;
@@ -129,8 +130,10 @@ fn parse_list(src: &Source<'_>, view: IpvsadmView, out: &mut IpvsText) {
                     .push(src.bad(n, WHAT, "a destination before any service"));
                 continue;
             }
-            match parse_dest(rest, view, n, &mut out.issues) {
+            let mut line_issues = Vec::new();
+            match parse_dest(rest, view, n, &mut line_issues) {
                 Some(d) => {
+                    out.issues.append(&mut line_issues);
                     if let (Some(vs), Some(lines)) =
                         (out.table.services.last_mut(), out.dest_lines.last_mut())
                     {
@@ -138,12 +141,16 @@ fn parse_list(src: &Source<'_>, view: IpvsadmView, out: &mut IpvsText) {
                         lines.push(n);
                     }
                 }
-                None => out.issues.push(src.bad(n, WHAT, "unreadable destination line")),
+                None => out
+                    .issues
+                    .push(src.bad(n, WHAT, "unreadable destination line")),
             }
             continue;
         }
-        match parse_service(line, view, n, &mut out.issues) {
+        let mut line_issues = Vec::new();
+        match parse_service(line, view, n, &mut line_issues) {
             Some(s) => {
+                out.issues.append(&mut line_issues);
                 // The destinations of the previous service ended with this line.
                 out.table.services.push(IpvsVirtualServer {
                     service: s,
@@ -172,7 +179,9 @@ fn parse_list(src: &Source<'_>, view: IpvsadmView, out: &mut IpvsText) {
 /// `1.2.1 (size=4096)`.
 fn parse_version(rest: &str) -> Option<(u32, Option<u32>)> {
     let (ver, size) = rest.split_once(' ').unwrap_or((rest, ""));
-    let mut parts = ver.split('.').map(|p| p.parse::<u32>().ok().filter(|v| *v <= 0xff));
+    let mut parts = ver
+        .split('.')
+        .map(|p| p.parse::<u32>().ok().filter(|v| *v <= 0xff));
     let (a, b, c) = (parts.next()??, parts.next()??, parts.next()??);
     let size = size
         .trim()
@@ -416,8 +425,7 @@ fn parse_save(src: &Source<'_>, out: &mut IpvsText) {
             let Some(opt) = tok.next() else { break };
             let mut val = || tok.next();
             match opt {
-                "-t" | "--tcp-service" | "-u" | "--udp-service"
-                | "--sctp-service" => match val() {
+                "-t" | "--tcp-service" | "-u" | "--udp-service" | "--sctp-service" => match val() {
                     Some(v) => {
                         s.protocol = match opt {
                             "-t" | "--tcp-service" => Some(IPPROTO_TCP),
@@ -469,6 +477,23 @@ fn parse_save(src: &Source<'_>, out: &mut IpvsText) {
                 "-m" | "--masquerading" => d.fwd_method = Some(0),
                 "-i" | "--ipip" => d.fwd_method = Some(2),
                 "-g" | "--gatewaying" => d.fwd_method = Some(3),
+                // IP_VS_CONN_F_TUNNEL_TYPE_*: ipip 0, gue 1, gre 2 (ipvsadm.c parse_tun_type).
+                "--tun-type" => {
+                    d.tun_type = match val() {
+                        Some("ipip") => Some(0),
+                        Some("gue") => Some(1),
+                        Some("gre") => Some(2),
+                        _ => {
+                            ok = false;
+                            None
+                        }
+                    }
+                }
+                "--tun-port" => d.tun_port = val().and_then(|v| v.parse().ok()),
+                // IP_VS_TUNNEL_ENCAP_FLAG_{NOCSUM,CSUM,REMCSUM}: 0, 1, 2.
+                "--tun-nocsum" => d.tun_flags = Some(0),
+                "--tun-csum" => d.tun_flags = Some(1),
+                "--tun-remcsum" => d.tun_flags = Some(2),
                 "-w" | "--weight" => d.weight = val().and_then(|v| v.parse().ok()),
                 "-x" | "--u-threshold" => d.u_threshold = val().and_then(|v| v.parse().ok()),
                 "-y" | "--l-threshold" => d.l_threshold = val().and_then(|v| v.parse().ok()),
@@ -511,9 +536,11 @@ fn parse_save(src: &Source<'_>, out: &mut IpvsText) {
                     out.table.services[i].dests.push(d);
                     out.dest_lines[i].push(n);
                 }
-                None => out
-                    .issues
-                    .push(src.bad(n, WHAT, "a destination of a service not listed before")),
+                None => out.issues.push(src.bad(
+                    n,
+                    WHAT,
+                    "a destination of a service not listed before",
+                )),
             }
         }
     }
@@ -564,7 +591,10 @@ mod tests {
         assert_eq!(t.service_lines, vec![4, 6, 8, 9]);
         assert_eq!(t.dest_lines, vec![vec![5], vec![7], vec![], vec![]]);
         let s = &t.table.services;
-        assert_eq!(s[0].service.flags, Some(IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2));
+        assert_eq!(
+            s[0].service.flags,
+            Some(IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)
+        );
         assert_eq!(s[0].dests[0].addr, Some("10.244.0.5".parse().expect("ip")));
         assert_eq!(s[0].dests[0].fwd_method, Some(0));
         assert_eq!(
@@ -577,7 +607,10 @@ mod tests {
         assert_eq!(s[1].dests[0].fwd_method, Some(3));
         assert_eq!(s[2].service.af, Some(AF_INET6));
         assert_eq!(s[2].service.ipv6_prefix_len(), Some(64));
-        assert_eq!((s[3].service.fwmark, s[3].service.af), (Some(42), Some(AF_INET6)));
+        assert_eq!(
+            (s[3].service.fwmark, s[3].service.af),
+            (Some(42), Some(AF_INET6))
+        );
     }
 
     #[test]
@@ -590,7 +623,10 @@ mod tests {
              \x20 -> 192.168.122.96:6443          Masq    1      0          0\n\
              TCP  10.96.0.10:domain rr\n",
         );
-        let t = parse(&Source::new(&p, false), IpvsadmView::List { numeric: false });
+        let t = parse(
+            &Source::new(&p, false),
+            IpvsadmView::List { numeric: false },
+        );
         let s = &t.table.services;
         assert_eq!((s[0].service.addr, s[0].service.port), (None, None));
         assert_eq!(s[0].service.protocol, Some(IPPROTO_TCP));
@@ -598,7 +634,10 @@ mod tests {
         assert_eq!(s[1].service.addr, Some("10.96.0.10".parse().expect("ip")));
         assert_eq!(s[1].service.port, None);
         assert_eq!(t.issues.len(), 2);
-        assert!(matches!(&t.issues[0], TextIssue::NamesNotNumbers { line: 4, .. }));
+        assert!(matches!(
+            &t.issues[0],
+            TextIssue::NamesNotNumbers { line: 4, .. }
+        ));
     }
 
     #[test]
@@ -643,7 +682,10 @@ mod tests {
         let t = parse(&Source::new(&p, false), IpvsadmView::Save { numeric: true });
         let s = &t.table.services;
         assert_eq!(s.len(), 2);
-        assert_eq!(s[0].service.flags, Some(IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2));
+        assert_eq!(
+            s[0].service.flags,
+            Some(IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)
+        );
         assert_eq!(s[0].dests[0].weight, Some(1));
         assert_eq!(s[1].service.flags, Some(IP_VS_SVC_F_PERSISTENT));
         assert_eq!(s[1].service.netmask, Some(u32::MAX));

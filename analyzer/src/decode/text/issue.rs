@@ -36,9 +36,7 @@ pub enum TextIssue {
         what: &'static str,
         name: String,
     },
-    #[error(
-        "line {line}: ipvsadm scaled this counter ({value:?}); its exact value is not known"
-    )]
+    #[error("line {line}: ipvsadm scaled this counter ({value:?}); its exact value is not known")]
     ScaledCounter { line: usize, value: String },
     #[error(
         "lines {first}-{last}: `ip route` without `show table all` states no table: the routes \
@@ -87,7 +85,15 @@ impl fmt::Display for UnknownReason {
                 "the command line names a command netsnap reads, but its output has another shape"
             }
         };
-        write!(f, "not recognised: {why}; it starts with {:?}", self.looked_like)
+        if self.looked_like.is_empty() {
+            write!(f, "not recognised: {why}")
+        } else {
+            write!(
+                f,
+                "not recognised: {why}; it starts with {:?}",
+                self.looked_like
+            )
+        }
     }
 }
 

@@ -38,7 +38,9 @@ pub fn parse_proc_modules(src: &Source<'_>) -> ModulesText {
             (Some(m), true) if line.split_whitespace().nth(1).is_some_and(is_number) => {
                 out.modules.push(Parsed { value: m, line: n })
             }
-            _ => out.issues.push(src.bad(n, "/proc/modules", "not a module line")),
+            _ => out
+                .issues
+                .push(src.bad(n, "/proc/modules", "not a module line")),
         }
     }
     out
@@ -78,7 +80,9 @@ pub fn parse_lsmod(src: &Source<'_>) -> ModulesText {
                 },
                 line: n,
             }),
-            _ => out.issues.push(src.bad(n, "lsmod output", "not a module line")),
+            _ => out
+                .issues
+                .push(src.bad(n, "lsmod output", "not a module line")),
         }
     }
     out

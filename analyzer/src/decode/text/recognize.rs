@@ -42,9 +42,14 @@ pub enum LogSource {
 pub enum TextKind {
     Ipvsadm(IpvsadmView),
     /// `ip link` (`-d` adds the kind lines, `-s` the counters).
-    IpLink { details: bool, stats: bool },
+    IpLink {
+        details: bool,
+        stats: bool,
+    },
     /// `ip addr`.
-    IpAddr { details: bool },
+    IpAddr {
+        details: bool,
+    },
     /// `ip -br link|addr`.
     IpBrief,
     /// `ip -j ...`: JSON.
@@ -104,6 +109,7 @@ pub fn recognize(command: Option<&str>, body: &str) -> TextKind {
         // The command refines what the content cannot say (numeric or not, ip addr vs link).
         (Some(c), Some(b)) if same_family(&c, &b) => refine(c, b),
         (Some(_), Some(b)) => b,
+        (Some(TextKind::Lsmod), None) if is_lsmod_body(body) => TextKind::Lsmod,
         (Some(_), None) if looks_like_error(body) => TextKind::CommandError,
         (Some(_), None) => unknown(UnknownWhy::CommandOutputMismatch, body),
         (None, Some(b)) => b,
@@ -124,7 +130,10 @@ fn same_family(a: &TextKind, b: &TextKind) -> bool {
     matches!(
         (a, b),
         (K::Ipvsadm(_), K::Ipvsadm(_))
-            | (K::IpLink { .. } | K::IpAddr { .. }, K::IpLink { .. } | K::IpAddr { .. })
+            | (
+                K::IpLink { .. } | K::IpAddr { .. },
+                K::IpLink { .. } | K::IpAddr { .. }
+            )
             | (K::Lsmod | K::ProcModules, K::Lsmod | K::ProcModules)
             | (K::Klog(_), K::Klog(_))
     ) || std::mem::discriminant(a) == std::mem::discriminant(b)
@@ -196,8 +205,12 @@ pub fn from_command(command: &str) -> Option<TextKind> {
         "lsmod" => TextKind::Lsmod,
         "cat" if has("/proc/modules") => TextKind::ProcModules,
         "sysctl" => TextKind::Sysctl,
-        "iptables-save" | "ip6tables-save" | "iptables-legacy-save" | "iptables-nft-save"
-        | "ip6tables-legacy-save" | "ip6tables-nft-save" => TextKind::IptablesSave,
+        "iptables-save"
+        | "ip6tables-save"
+        | "iptables-legacy-save"
+        | "iptables-nft-save"
+        | "ip6tables-legacy-save"
+        | "ip6tables-nft-save" => TextKind::IptablesSave,
         "iptables" | "ip6tables" | "iptables-legacy" | "iptables-nft" if short('L') => {
             TextKind::IptablesList
         }
@@ -279,6 +292,16 @@ fn ip_command(args: &[&str]) -> Option<TextKind> {
     None
 }
 
+/// `lsmod | grep ...` loses the title; its lines are `name size count [holders]`.
+fn is_lsmod_body(body: &str) -> bool {
+    body.lines().filter(|l| !l.trim().is_empty()).all(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        (3..=4).contains(&w.len())
+            && w[1].bytes().all(|b| b.is_ascii_digit())
+            && w[2].parse::<i64>().is_ok()
+    })
+}
+
 fn looks_like_error(body: &str) -> bool {
     let lines: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
     lines.len() <= 6
@@ -357,7 +380,7 @@ pub fn from_content(body: &str) -> Option<TextKind> {
         let numeric = !lines.iter().any(|l| {
             l.split_whitespace()
                 .nth(2)
-                .is_some_and(|a| ipvs_target_has_names(a))
+                .is_some_and(ipvs_target_has_names)
         });
         return Some(TextKind::Ipvsadm(IpvsadmView::Save { numeric }));
     }
@@ -392,7 +415,9 @@ pub fn from_content(body: &str) -> Option<TextKind> {
     }
     if share(&|l: &str| {
         let w: Vec<&str> = l.split_whitespace().collect();
-        w.len() >= 4 && w[0].parse::<std::net::IpAddr>().is_ok() && w[1] == "dev"
+        w.len() >= 4
+            && w[0].parse::<std::net::IpAddr>().is_ok()
+            && w[1] == "dev"
             && (l.contains(" lladdr ") || l.ends_with("FAILED") || l.ends_with("INCOMPLETE"))
     }) {
         return Some(TextKind::IpNeigh);
@@ -427,12 +452,20 @@ pub fn from_content(body: &str) -> Option<TextKind> {
     if is_nft_table_line(first) {
         return Some(TextKind::NftRuleset);
     }
-    if first.starts_with("Name: ") && any(&|l: &str| l.starts_with("Type: hash:") || l.starts_with("Type: bitmap:") || l.starts_with("Type: list:")) {
+    if first.starts_with("Name: ")
+        && any(&|l: &str| {
+            l.starts_with("Type: hash:")
+                || l.starts_with("Type: bitmap:")
+                || l.starts_with("Type: list:")
+        })
+    {
         return Some(TextKind::IpsetList);
     }
-    if first.starts_with("create ") && first.split_whitespace().nth(2).is_some_and(|t| {
-        t.starts_with("hash:") || t.starts_with("bitmap:") || t.starts_with("list:")
-    }) {
+    if first.starts_with("create ")
+        && first.split_whitespace().nth(2).is_some_and(|t| {
+            t.starts_with("hash:") || t.starts_with("bitmap:") || t.starts_with("list:")
+        })
+    {
         return Some(TextKind::IpsetSave);
     }
     if first.starts_with("Features for ") {
@@ -448,7 +481,8 @@ pub fn from_content(body: &str) -> Option<TextKind> {
         if head.contains("\"apiVersion\"") || head.contains("\"kind\"") {
             return Some(TextKind::KubectlJson);
         }
-        if head.contains("\"ifname\"") || head.contains("\"dst\"") || head.contains("\"priority\"") {
+        if head.contains("\"ifname\"") || head.contains("\"dst\"") || head.contains("\"priority\"")
+        {
             return Some(TextKind::IpJson);
         }
     }
@@ -471,7 +505,10 @@ pub fn from_content(body: &str) -> Option<TextKind> {
             || text.contains("proxy mode")
         {
             LogSource::KubeProxy
-        } else if text.contains("flannel") || text.contains("subnet.env") || text.contains("vxlan_network") {
+        } else if text.contains("flannel")
+            || text.contains("subnet.env")
+            || text.contains("vxlan_network")
+        {
             LogSource::Flannel
         } else {
             LogSource::Other
@@ -509,12 +546,10 @@ fn is_ip_rule_line(l: &str) -> bool {
     let Some((prio, rest)) = l.split_once(':') else {
         return false;
     };
-    !prio.is_empty()
-        && prio.bytes().all(|b| b.is_ascii_digit())
-        && {
-            let r = rest.trim_start();
-            r.starts_with("from ") || r.starts_with("not from ")
-        }
+    !prio.is_empty() && prio.bytes().all(|b| b.is_ascii_digit()) && {
+        let r = rest.trim_start();
+        r.starts_with("from ") || r.starts_with("not from ")
+    }
 }
 
 const ROUTE_TYPES: &[&str] = &[
@@ -569,7 +604,8 @@ fn is_proc_modules_line(l: &str) -> bool {
 fn is_ifconfig_header(l: &str) -> bool {
     // net-tools 2.x: `eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500`;
     // net-tools 1.60: `eth0      Link encap:Ethernet  HWaddr 52:54:00:12:34:56`.
-    l.split_once(": flags=").is_some_and(|(n, _)| !n.contains(' '))
+    l.split_once(": flags=")
+        .is_some_and(|(n, _)| !n.contains(' '))
         || l.contains(" Link encap:")
 }
 
@@ -582,7 +618,11 @@ fn is_nft_table_line(l: &str) -> bool {
 }
 
 fn is_kubectl_table_header(l: &str) -> bool {
-    let cols: Vec<&str> = l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    let cols: Vec<&str> = l
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
     cols.len() >= 2
         && (cols[0] == "NAME" || cols[0] == "NAMESPACE")
         && cols.iter().all(|c| {
@@ -612,9 +652,16 @@ fn is_calico_log_line(l: &str) -> bool {
         && b[7] == b'-'
         && b[10] == b' '
         && l[10..].contains(" [")
-        && ["[INFO]", "[WARNING]", "[ERROR]", "[DEBUG]", "[FATAL]", "[PANIC]"]
-            .iter()
-            .any(|lv| l.contains(lv))
+        && [
+            "[INFO]",
+            "[WARNING]",
+            "[ERROR]",
+            "[DEBUG]",
+            "[FATAL]",
+            "[PANIC]",
+        ]
+        .iter()
+        .any(|lv| l.contains(lv))
 }
 
 /// `[    1.234567] msg` (dmesg), `[Mon Nov 25 10:00:00 2026] msg` (dmesg -T).
@@ -627,7 +674,9 @@ fn is_dmesg_line(l: &str) -> bool {
     };
     let s = stamp.trim();
     s.split_once('.').is_some_and(|(a, b)| {
-        a.bytes().all(|c| c.is_ascii_digit()) && b.len() == 6 && b.bytes().all(|c| c.is_ascii_digit())
+        a.bytes().all(|c| c.is_ascii_digit())
+            && b.len() == 6
+            && b.bytes().all(|c| c.is_ascii_digit())
     }) || (s.len() == 24 && s.as_bytes()[3] == b' ')
 }
 
@@ -640,8 +689,7 @@ pub(crate) fn is_sysctl_line(l: &str) -> bool {
     let k = k.trim();
     !k.is_empty()
         && (k.contains('.') || k.contains('/'))
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/*:@+".contains(c))
 }
 
@@ -675,14 +723,41 @@ mod tests {
     #[test]
     fn commands() {
         for (cmd, want) in [
-            ("ipvsadm -Ln", TextKind::Ipvsadm(IpvsadmView::List { numeric: true })),
-            ("sudo ipvsadm -L", TextKind::Ipvsadm(IpvsadmView::List { numeric: false })),
-            ("ipvsadm -Ln --stats", TextKind::Ipvsadm(IpvsadmView::Stats { numeric: true })),
-            ("ipvsadm -L -n --rate", TextKind::Ipvsadm(IpvsadmView::Rate { numeric: true })),
-            ("ipvsadm -Sn", TextKind::Ipvsadm(IpvsadmView::Save { numeric: true })),
+            (
+                "ipvsadm -Ln",
+                TextKind::Ipvsadm(IpvsadmView::List { numeric: true }),
+            ),
+            (
+                "sudo ipvsadm -L",
+                TextKind::Ipvsadm(IpvsadmView::List { numeric: false }),
+            ),
+            (
+                "ipvsadm -Ln --stats",
+                TextKind::Ipvsadm(IpvsadmView::Stats { numeric: true }),
+            ),
+            (
+                "ipvsadm -L -n --rate",
+                TextKind::Ipvsadm(IpvsadmView::Rate { numeric: true }),
+            ),
+            (
+                "ipvsadm -Sn",
+                TextKind::Ipvsadm(IpvsadmView::Save { numeric: true }),
+            ),
             ("ip a", TextKind::IpAddr { details: false }),
-            ("ip -d link show", TextKind::IpLink { details: true, stats: false }),
-            ("ip -s l", TextKind::IpLink { details: false, stats: true }),
+            (
+                "ip -d link show",
+                TextKind::IpLink {
+                    details: true,
+                    stats: false,
+                },
+            ),
+            (
+                "ip -s l",
+                TextKind::IpLink {
+                    details: false,
+                    stats: true,
+                },
+            ),
             ("ip -n ns1 route show table all", TextKind::IpRoute),
             ("ip -6 r", TextKind::IpRoute),
             ("ip ru", TextKind::IpRule),
@@ -702,7 +777,10 @@ mod tests {
             ("kubectl get ep -ojson", TextKind::KubectlJson),
             ("kubectl get pods -o wide", TextKind::KubectlTable),
             ("kubectl describe svc web", TextKind::KubectlDescribe),
-            ("kubectl -n kube-system logs ds/kube-proxy", TextKind::Klog(LogSource::Other)),
+            (
+                "kubectl -n kube-system logs ds/kube-proxy",
+                TextKind::Klog(LogSource::Other),
+            ),
         ] {
             assert_eq!(from_command(cmd), Some(want), "{cmd}");
         }
@@ -719,7 +797,10 @@ mod tests {
 
     #[test]
     fn unknown_keeps_what_it_looked_like() {
-        let k = recognize(None, "\nhello world, my service does not work\nplease help\n");
+        let k = recognize(
+            None,
+            "\nhello world, my service does not work\nplease help\n",
+        );
         let TextKind::Unknown(r) = k else {
             panic!("{k:?}")
         };
@@ -727,7 +808,13 @@ mod tests {
         assert_eq!(r.looked_like, "hello world, my service does not work");
         assert!(r.to_string().contains("hello world"));
         let k = recognize(Some("ls -l"), "total 0\n-rw-r--r-- 1 root root 0 a\n");
-        assert!(matches!(k, TextKind::Unknown(UnknownReason { why: UnknownWhy::CommandNotRead, .. })));
+        assert!(matches!(
+            k,
+            TextKind::Unknown(UnknownReason {
+                why: UnknownWhy::CommandNotRead,
+                ..
+            })
+        ));
     }
 
     #[test]

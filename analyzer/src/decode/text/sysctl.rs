@@ -28,7 +28,8 @@ pub fn parse(src: &Source<'_>) -> SysctlText {
         if parsed.is_empty() || !is_sysctl_line(line) {
             // procps prints `sysctl: reading key "..."` for keys it cannot read.
             if !t.starts_with("sysctl: ") {
-                out.issues.push(src.bad(n, "sysctl output", "not a `key = value` line"));
+                out.issues
+                    .push(src.bad(n, "sysctl output", "not a `key = value` line"));
             }
             continue;
         }
