@@ -58,6 +58,19 @@ enum Command {
         /// Colour in the text report.
         #[arg(long, value_enum, default_value_t = ColourArg::Auto)]
         color: ColourArg,
+        /// Also write the fix script (as `netsnap fix` does) to this file.
+        #[arg(long, value_name = "FILE")]
+        fix_script: Option<PathBuf>,
+    },
+    /// Write a bash script that fixes what `analyze` finds: a dry run unless run with
+    /// `--apply`, every step guarded by the condition it fixes, with `--rollback`.
+    Fix {
+        /// Bundles, as for `analyze`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the script here (mode 0755) instead of to standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -106,6 +119,30 @@ impl From<ViewArg> for View {
     }
 }
 
+fn analyze(paths: &[PathBuf]) -> anyhow::Result<diagnose::Report> {
+    let mut bundles = Vec::new();
+    for p in paths {
+        let b = Bundle::open(p).with_context(|| format!("cannot load bundle {}", p.display()))?;
+        bundles.push((p.display().to_string(), b));
+    }
+    let inputs: Vec<(String, &Bundle)> = bundles.iter().map(|(p, b)| (p.clone(), b)).collect();
+    Ok(diagnose::analyze(&inputs))
+}
+
+/// The fix script, written whole to a temporary file beside `path` and then renamed, so a
+/// failed write never leaves half a script to run.
+fn write_script(report: &diagnose::Report, path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut text = Vec::new();
+    report::script::render(report, &mut text).map_err(|source| Error::Output { source })?;
+    let tmp = path.with_extension("netsnap-partial");
+    std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -132,16 +169,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             paths,
             format,
             color,
+            fix_script,
         } => {
-            let mut bundles = Vec::new();
-            for p in &paths {
-                let b = Bundle::open(p)
-                    .with_context(|| format!("cannot load bundle {}", p.display()))?;
-                bundles.push((p.display().to_string(), b));
+            let result = analyze(&paths)?;
+            if let Some(path) = fix_script {
+                write_script(&result, &path)?;
             }
-            let inputs: Vec<(String, &Bundle)> =
-                bundles.iter().map(|(p, b)| (p.clone(), b)).collect();
-            let result = diagnose::analyze(&inputs);
             let stdout = io::stdout();
             let colour = match color {
                 ColourArg::Always => true,
@@ -165,6 +198,19 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             } else {
                 Outcome::Clean
             })
+        }
+        Command::Fix { paths, output } => {
+            let result = analyze(&paths)?;
+            match output {
+                Some(path) => write_script(&result, &path)?,
+                None => {
+                    let mut out = io::BufWriter::new(io::stdout().lock());
+                    report::script::render(&result, &mut out)
+                        .and_then(|()| out.flush())
+                        .map_err(|source| Error::Output { source })?;
+                }
+            }
+            Ok(Outcome::Clean)
         }
         Command::Show {
             view,

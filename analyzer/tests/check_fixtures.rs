@@ -412,6 +412,9 @@ fn json_fields_are_documented() {
         "subject",
         "node_match",
         "action",
+        "verify",
+        "parts",
+        "port_name",
     ] {
         assert!(fields.contains(f), "no fixture report has `{f}`");
     }

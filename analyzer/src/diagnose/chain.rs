@@ -174,6 +174,7 @@ mod tests {
             detail: String::new(),
             evidence: Vec::new(),
             fix: Vec::new(),
+            verify: Vec::new(),
             references: Vec::new(),
             is_cause: cause,
         }

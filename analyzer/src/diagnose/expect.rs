@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use crate::decode::ipvs::{IpvsTable, IpvsVirtualServer};
 use crate::decode::k8s::{ClusterState, EndpointSlice, Service};
+use crate::diagnose::Verification;
 
 /// A transport protocol of a Service port, as IPVS numbers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,6 +85,23 @@ impl fmt::Display for VirtualAddr {
 }
 
 impl VirtualAddr {
+    /// The virtual server exists: what the fix script checks once kube-proxy has resynced.
+    pub fn verify_ipvs(&self) -> Verification {
+        Verification::IpvsVirtualServer {
+            protocol: self.protocol.ipvsadm().to_ascii_lowercase(),
+            address: self.host_port(),
+        }
+    }
+
+    /// The connection a client should try once the Service works.
+    pub fn verify_connect(&self, port_name: &str) -> Verification {
+        Verification::Connect {
+            protocol: self.protocol.ipvsadm().to_ascii_lowercase(),
+            address: self.host_port(),
+            port_name: port_name.to_string(),
+        }
+    }
+
     /// `addr:port` as `ipvsadm -t` takes it.
     pub fn host_port(&self) -> String {
         match self.addr {

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::decode::iptables::{IptablesSave, Rule, Table};
 use crate::decode::k8s::{ClusterState, EndpointSlice, Service, ServicePort};
 use crate::diagnose::expect::{Protocol, RealServer, ServicePortRef};
+use crate::diagnose::Verification;
 
 /// RFC 4648 base32 (upper case, no padding), as Go's `base32.StdEncoding` writes it before
 /// kube-proxy cuts the hash short.
@@ -359,6 +360,28 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// The nat rule kube-proxy writes for this entry, as `iptables -S` prints its parts: the
+    /// fix script's check that the rule is back.
+    pub fn verify(&self, port: &ExpectedPort, family: u8) -> Verification {
+        let proto = format!("-p {}", proto_lower(port.protocol));
+        let dest = |ip: &IpAddr| match ip {
+            IpAddr::V4(a) => format!("-d {a}/32"),
+            IpAddr::V6(a) => format!("-d {a}/128"),
+        };
+        let (chain, parts) = match self {
+            Entry::NodePort(np) => ("KUBE-NODEPORTS", vec![proto, format!("--dport {np}")]),
+            Entry::ClusterIp(ip) | Entry::ExternalIp(ip) | Entry::LoadBalancer(ip) => (
+                "KUBE-SERVICES",
+                vec![dest(ip), proto, format!("--dport {}", port.port)],
+            ),
+        };
+        Verification::IptablesRule {
+            family,
+            chain: chain.to_string(),
+            parts,
+        }
+    }
+
     /// How a user would name it.
     pub fn describe(&self, port: &ExpectedPort) -> String {
         let proto = proto_lower(port.protocol);

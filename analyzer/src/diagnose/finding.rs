@@ -196,6 +196,36 @@ impl FixStep {
     }
 }
 
+/// How to see on the node that a finding is gone. The fix script checks these at its end, and
+/// prints the client probes for the operator to try.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Verification {
+    /// The IPVS virtual server exists (`ipvsadm -Ln -t|-u|--sctp-service ADDRESS`).
+    IpvsVirtualServer {
+        /// `tcp`, `udp` or `sctp`.
+        protocol: String,
+        /// `10.96.0.1:443`, `[fd00::1]:443`.
+        address: String,
+    },
+    /// A nat rule of kube-proxy's exists: one line of `iptables -t nat -S CHAIN` (or
+    /// `ip6tables`) holds every part (`-d 10.96.0.10/32`, `-p udp`, `--dport 53`).
+    IptablesRule {
+        family: u8,
+        chain: String,
+        parts: Vec<String>,
+    },
+    /// A connection to try from a client outside the node; the fix script prints it, never
+    /// runs it (the node itself takes other paths than a client does).
+    Connect {
+        /// `tcp`, `udp` or `sctp`.
+        protocol: String,
+        address: String,
+        /// The Service port's name, which hints at the application protocol (`https`, `dns`).
+        port_name: String,
+    },
+}
+
 /// The modules-load.d file netsnap's fixes write to (issue: never overwrite the user's files).
 pub const MODULES_LOAD_CONF: &str = "/etc/modules-load.d/netsnap-kube-proxy.conf";
 
@@ -229,6 +259,9 @@ pub struct Finding {
     pub detail: String,
     pub evidence: Vec<Evidence>,
     pub fix: Vec<FixStep>,
+    /// What shows, once fixed, that the finding is gone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<Verification>,
     /// Upstream sources the conclusion rests on.
     pub references: Vec<&'static str>,
     /// Whether the check considers this a cause (true) or a visible consequence (false).

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 pub use finding::{
-    Confidence, Evidence, Finding, FixAction, FixStep, Layer, NotConcluded, Severity,
+    Confidence, Evidence, Finding, FixAction, FixStep, Layer, NotConcluded, Severity, Verification,
 };
 
 use crate::load::Bundle;
@@ -28,7 +28,7 @@ use facts::{identify_node, ClusterFacts, NodeFacts, NodeIdentity};
 
 /// The version of the JSON report's schema (`docs/report-schema.md`). A new optional field
 /// bumps the minor number, a changed or removed one the major.
-pub const REPORT_SCHEMA_VERSION: &str = "1.0";
+pub const REPORT_SCHEMA_VERSION: &str = "1.1";
 
 /// What every check declares about itself; `docs/checks.md` lists the same.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +107,7 @@ impl Context<'_> {
             detail: String::new(),
             evidence: Vec::new(),
             fix: Vec::new(),
+            verify: Vec::new(),
             references: info.references.to_vec(),
             is_cause: info.cause,
         }

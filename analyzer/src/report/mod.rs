@@ -3,6 +3,7 @@
 
 mod json;
 mod markdown;
+pub mod script;
 mod text;
 
 use std::io::Write;

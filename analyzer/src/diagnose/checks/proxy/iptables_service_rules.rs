@@ -156,6 +156,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 "nat table",
                 format!("missing: {}", list_capped(&rules, EVIDENCE_ITEMS)),
             ));
+            f.verify = m.entries.iter().map(|e| e.verify(p, fam.family)).collect();
             for r in &m.rejects {
                 f.evidence.push(Evidence::new(
                     dump.artifact.clone(),

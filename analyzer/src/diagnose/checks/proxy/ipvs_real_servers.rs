@@ -107,6 +107,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 fmt_reals(&w.expected.reals.iter().copied().collect::<Vec<_>>())
             ),
         ));
+        f.verify.push(
+            w.expected
+                .vaddr
+                .verify_connect(&w.expected.service.port_name),
+        );
         f.fix.push(FixStep::manual(
             "Check kube-proxy's log on this node for sync errors, then restart it so it \
              resyncs the real servers.",

@@ -102,6 +102,40 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 )
             ),
         ));
+        f.verify = missing.iter().map(|e| e.vaddr.verify_ipvs()).collect();
+        // One client probe per kind of address (the NodePort on a node address, the
+        // ClusterIP...), not one per node address; for a NodePort, the address the Node
+        // object registers (InternalIP...) rather than a tunnel's.
+        let registered: Vec<String> = cx
+            .identity
+            .as_ref()
+            .and_then(|id| {
+                cx.cluster
+                    .state
+                    .nodes
+                    .iter()
+                    .find(|n| n.metadata.name == id.name)
+            })
+            .map(|n| {
+                n.status
+                    .addresses
+                    .iter()
+                    .map(|a| a.address.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut probes: Vec<&ExpectedVirtualServer> = Vec::new();
+        for e in &missing {
+            let better = registered.contains(&e.vaddr.addr.to_string());
+            match probes.iter_mut().find(|p| p.role == e.role) {
+                None => probes.push(e),
+                Some(p) if better && !registered.contains(&p.vaddr.addr.to_string()) => *p = e,
+                Some(_) => {}
+            }
+        }
+        for e in probes {
+            f.verify.push(e.vaddr.verify_connect(&sref.port_name));
+        }
         f.fix.push(FixStep::manual(
             "Fix what stops kube-proxy from programming IPVS (see the cause above, or \
              kube-proxy's log); kube-proxy recreates the virtual servers on its next sync.",
