@@ -427,3 +427,79 @@ fn json_fields_are_documented() {
         "fields missing from docs/report-schema.md: {undocumented:?}"
     );
 }
+
+/// The fix script of every fixture: a snapshot to review, `bash -n` and `shellcheck` clean; a
+/// healthy fixture's script does nothing and says so. shellcheck is required: without it this
+/// test fails and says how to get it (CI installs it in `.ci/run`).
+#[test]
+fn fix_scripts_of_every_fixture() {
+    let shellcheck = std::process::Command::new("shellcheck")
+        .arg("--version")
+        .output();
+    assert!(
+        shellcheck.is_ok_and(|o| o.status.success()),
+        "shellcheck is not installed: `apt-get install shellcheck` (the fix scripts must pass it)"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    let mut with_steps = 0;
+    for c in all_cases() {
+        let report = run_case(&c);
+        let mut script = Vec::new();
+        netsnap::report::script::render(&report, &mut script).expect("renders");
+        let script = String::from_utf8(script).expect("UTF-8");
+        let name = c
+            .dir
+            .strip_prefix(fixtures_root())
+            .unwrap_or(&c.dir)
+            .display()
+            .to_string()
+            .replace('/', "__");
+        let has_steps = report.findings.iter().any(|f| !f.fix.is_empty());
+        if c.healthy || !has_steps {
+            assert!(
+                script.contains("Nothing to fix") && !script.contains("\nsection '1."),
+                "{name}: a script without fix steps must do nothing and say so"
+            );
+        } else {
+            with_steps += 1;
+            // The helpers are the same in every script; the snapshot keeps what differs.
+            let steps = script.replacen(
+                netsnap::report::script::PRELUDE,
+                "# (analyzer/src/report/script/prelude.sh)\n",
+                1,
+            );
+            assert_ne!(steps, script, "{name}: the prelude is not in the script");
+            insta::assert_snapshot!(format!("fix-{name}"), steps);
+        }
+        let path = dir.path().join(format!("{name}.sh"));
+        fs::write(&path, &script).expect("write script");
+        let syntax = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .expect("bash runs");
+        assert!(
+            syntax.status.success(),
+            "{name}: bash -n: {}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
+        files.push(path);
+    }
+    assert!(with_steps >= 20, "only {with_steps} fixtures produce fix steps");
+    let out = std::process::Command::new("shellcheck")
+        .arg("--shell=bash")
+        .args(&files)
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "shellcheck on {} scripts:\n{}",
+        files.len(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    eprintln!(
+        "{} fix scripts pass bash -n and shellcheck ({with_steps} with steps)",
+        files.len()
+    );
+}

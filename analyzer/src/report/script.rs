@@ -18,7 +18,8 @@ use serde_json::Value;
 
 use crate::diagnose::{Finding, FixAction, InputSummary, Report, Verification};
 
-const PRELUDE: &str = include_str!("script/prelude.sh");
+/// The helpers every script starts with (`script/prelude.sh`).
+pub const PRELUDE: &str = include_str!("script/prelude.sh");
 
 /// Words of the script that are ours rather than the bundle's.
 mod words {
@@ -49,9 +50,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .filter(|h| !h.is_empty())
         .collect();
     writeln!(out, "#!/usr/bin/env bash")?;
-    // The helpers are also called through `run`, `undo` and the rollback journal, which
-    // shellcheck cannot follow; a script with nothing to do calls none of them.
-    writeln!(out, "# shellcheck disable=SC2317")?;
+    // SC2317: the helpers are also called through `run`, `undo` and the rollback journal,
+    // which shellcheck cannot follow, and a script with nothing to do calls none of them.
+    // SC2016: words from the bundle are single-quoted on purpose, `$` and backticks included.
+    writeln!(out, "# shellcheck disable=SC2317,SC2016")?;
     writeln!(out, "# {} ({}).", words::TITLE, report.tool)?;
     for input in &report.inputs {
         writeln!(
