@@ -41,14 +41,19 @@ run() {
   shift
   CHANGES=$((CHANGES + 1))
   if [ "$APPLY" -eq 0 ]; then
-    printf '  would %s:' "$what"
+    printf '  would %s' "$what"
+  else
+    printf '  %s' "$what"
+  fi
+  # A command is shown as typed; a helper of this script only by what it does.
+  if declare -F -- "$1" >/dev/null; then
+    printf '\n'
+  else
+    printf ':'
     printf ' %q' "$@"
     printf '\n'
-    return 0
   fi
-  printf '  %s:' "$what"
-  printf ' %q' "$@"
-  printf '\n'
+  [ "$APPLY" -eq 1 ] || return 0
   "$@" || fail "failed: $*"
 }
 
@@ -223,10 +228,18 @@ any_route_via() {
   return 1
 }
 
+# `route_line IFNAME PROTO DEST`: the route to DEST through IFNAME (of protocol PROTO, if
+# given), whole as `ip route show` prints it, so `ip route add` can put it back. (Filtering
+# with `dev` or `proto` would leave those words out of the line.)
 route_line() {
-  local filter=(exact "$3" dev "$1")
-  [ -z "$2" ] || filter+=(proto "$2")
-  ip route show "${filter[@]}" 2>/dev/null | head -n 1
+  ip route show exact "$3" 2>/dev/null | awk -v dev="$1" -v proto="$2" '{
+    d = ""; p = ""
+    for (i = 1; i < NF; i++) {
+      if ($i == "dev") d = $(i + 1)
+      if ($i == "proto") p = $(i + 1)
+    }
+    if (d == dev && (proto == "" || p == proto)) { print; exit }
+  }'
 }
 
 # The route may vanish on its own meanwhile (a restarted calico-node removes it): gone is done.
@@ -268,7 +281,7 @@ flush_addresses() {
 pools_using_ipip() {
   kubectl get ippools.crd.projectcalico.org \
     -o 'jsonpath={range .items[*]}{.metadata.name}={.spec.ipipMode}{"\n"}{end}' 2>/dev/null |
-    grep -v -e '=Never$' -e '=$' | cut -d= -f1 | tr '\n' ' '
+    grep -v -e '=Never$' -e '=$' | cut -d= -f1 | tr '\n' ' ' || true
 }
 
 link_down() {
@@ -281,7 +294,9 @@ link_down() {
     ok "$ifname is down"
     return 0
   fi
-  routes=$(ip route show table all dev "$ifname" 2>/dev/null | wc -l)
+  # The kernel's own routes of the device (its addresses' local routes, IPv6 multicast) go
+  # with it; what counts is a route somebody programmed through it.
+  routes=$(ip route show table all dev "$ifname" 2>/dev/null | grep -vc ' proto kernel' || true)
   if [ "$ifname" = tunl0 ]; then
     if ! kubectl_ready; then
       no_kubectl "check that no IPPool uses IPIP before taking tunl0 down"
