@@ -135,3 +135,45 @@ fn all_scenarios_pass_on_the_real_kernel() {
         .join("1-modules-missing/oracle/ipvsadm-Ln.txt")
         .exists());
 }
+
+/// The fix scripts of the NodePort 30081 case applied on the real kernel
+/// (`tests/vm/scenarios/fix-apply.sh`): stage 1's loads and persists the modules, restarts
+/// kube-proxy and patches the pool by name through a stand-in kubectl; stage 3's takes tunl0
+/// down once nothing uses it; both again change nothing; both rollbacks restore the state.
+#[test]
+fn fix_scripts_apply_repeat_and_roll_back_in_the_vm() {
+    if !enabled() {
+        return;
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut args = Vec::new();
+    for (var, stage) in [("FIX1", "1-modules-missing"), ("FIX3", "3-tunl0-up")] {
+        let bundle_dir = repo().join("fixtures/nodeport-30081").join(stage).join("bundle");
+        let bundle = netsnap::Bundle::open(&bundle_dir).expect("stage bundle loads");
+        let report = netsnap::diagnose::analyze(&[(stage.to_string(), &bundle)]);
+        let mut script = Vec::new();
+        netsnap::report::script::render(&report, &mut script).expect("renders");
+        let path = out.path().join(format!("fix-{stage}.sh"));
+        std::fs::write(&path, script).expect("write script");
+        args.push(format!("{var}={}", path.display()));
+    }
+    let results = out.path().join("out");
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = vm_lab("tests/vm/scenarios/fix-apply.sh", &results, &arg_refs);
+    let checks = std::fs::read_to_string(results.join("fix-apply/checks.txt")).unwrap_or_default();
+    let report = format!(
+        "checks:\n{checks}\nstdout:\n{}\nstderr:\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert!(!checks.contains("FAIL "), "{report}");
+    for must in [
+        "PASS fix-apply: the modules are persisted in our own file",
+        "PASS fix-apply: the pool was patched by name, as a merge patch",
+        "PASS fix-apply: running them again changed nothing",
+        "PASS fix-apply: the rollbacks restored modules, files, tunl0, routes and the pool",
+    ] {
+        assert!(checks.contains(must), "missing `{must}`:\n{report}");
+    }
+}

@@ -325,7 +325,8 @@ np_node() {
 
 # Files of node1 for a stage (and its host name): the Calico CNI config and node name, an admin kubeconfig (for the
 # collector's kubectl), and either ip_vs blocked (MODULES=blocked: every refused load attempt is
-# logged, see block_ip_vs) or the IPVS modules listed in modules-load.d (MODULES=persisted).
+# logged, see block_ip_vs), merely not loaded (MODULES=absent) or the IPVS modules listed in
+# modules-load.d (MODULES=persisted).
 # kube-proxy runs as a DaemonSet: its configuration lives in the ConfigMap, not on disk.
 np_files() {
 	local modules=$1
@@ -366,6 +367,8 @@ np_files() {
 	EOF2
 	if [ "$modules" = blocked ]; then
 		block_ip_vs
+	elif [ "$modules" = absent ]; then
+		unblock_ip_vs
 	else
 		unblock_ip_vs
 		printf '%s\n' ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack br_netfilter >/etc/modules-load.d/ipvs.conf

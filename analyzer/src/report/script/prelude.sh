@@ -25,7 +25,7 @@ STATE_DIR=${NETSNAP_STATE_DIR:-/var/lib/netsnap}
 ROLLBACK_FILE="$STATE_DIR/$FIX_ID.rollback"
 MODULES_CONF=/etc/modules-load.d/netsnap-kube-proxy.conf
 SYSCTL_CONF=/etc/sysctl.d/90-netsnap-kube-proxy.conf
-CHANGES=0 MANUAL=0 UNVERIFIED=0 RESTARTED=0 KUBECTL_STATE=
+CHANGES=0 MANUAL=0 UNVERIFIED=0 RESTARTED=0 KUBECTL_OK=
 THIS_HOST=$(uname -n)
 
 say() { printf '%s\n' "$@"; }
@@ -45,16 +45,28 @@ run() {
   else
     printf '  %s' "$what"
   fi
-  # A command is shown as typed; a helper of this script only by what it does.
+  # A command is shown as one would type it; a helper of this script only by what it does.
   if declare -F -- "$1" >/dev/null; then
     printf '\n'
   else
     printf ':'
-    printf ' %q' "$@"
+    shell_words "$@"
     printf '\n'
   fi
   [ "$APPLY" -eq 1 ] || return 0
   "$@" || fail "failed: $*"
+}
+
+# Each argument as a shell word: bare when plain, else single-quoted.
+shell_words() {
+  local w q="'"
+  for w in "$@"; do
+    if [[ $w =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then
+      printf ' %s' "$w"
+    else
+      printf " '%s'" "${w//$q/$q\\$q$q}"
+    fi
+  done
 }
 
 # `undo CMD...`: how to take back the change just made, for --rollback.
@@ -69,14 +81,14 @@ on_host() {
 }
 
 kubectl_ready() {
-  if [ -z "$KUBECTL_STATE" ]; then
+  if [ -z "$KUBECTL_OK" ]; then
     if command -v kubectl >/dev/null 2>&1 && kubectl version --request-timeout=10s >/dev/null 2>&1; then
-      KUBECTL_STATE=ok
+      KUBECTL_OK=yes
     else
-      KUBECTL_STATE=no
+      KUBECTL_OK=no
     fi
   fi
-  [ "$KUBECTL_STATE" = ok ]
+  [ "$KUBECTL_OK" = yes ]
 }
 
 no_kubectl() {
@@ -208,9 +220,15 @@ link_exists() {
   ip link show dev "$1" >/dev/null 2>&1
 }
 
+# ipvsadm, like any IPVS netlink request, makes the kernel load ip_vs: a check must not change
+# the node (the VM lab's dry run caught it doing so), so without ip_vs nothing is asked.
+ipvs_readable() {
+  module_present ip_vs && command -v ipvsadm >/dev/null 2>&1
+}
+
 # `any_ipvs_missing FLAG ADDRESS...`: some of these virtual servers are not in the table.
 any_ipvs_missing() {
-  command -v ipvsadm >/dev/null 2>&1 || return 0
+  ipvs_readable || return 0
   while [ "$#" -ge 2 ]; do
     ipvsadm -Ln "$1" "$2" >/dev/null 2>&1 || return 0
     shift 2
@@ -265,7 +283,7 @@ flush_addresses() {
     ok "$ifname does not exist"
     return 0
   fi
-  mapfile -t addrs < <(ip -o addr show dev "$ifname" | awk '{print $4}')
+  read -ra addrs <<<"$(ip -o addr show dev "$ifname" | awk '{print $4}' | tr '\n' ' ')"
   if [ "${#addrs[@]}" -eq 0 ]; then
     ok "$ifname has no address"
     return 0
@@ -317,30 +335,37 @@ link_down() {
   undo ip link set dev "$ifname" up
 }
 
+proto_of() {
+  case "$1" in -u) echo UDP ;; --sctp-service) echo SCTP ;; *) echo TCP ;; esac
+}
+
 # After kube-proxy restarts it needs a sync period to program the node again.
 wait_ipvs() {
   local flag=$1 addr=$2 i
   [ "$APPLY" -eq 1 ] && [ "$RESTARTED" -eq 1 ] || return 0
-  command -v ipvsadm >/dev/null 2>&1 || return 0
+  ipvs_readable || return 0
   for i in $(seq 1 60); do
     if ipvsadm -Ln "$flag" "$addr" >/dev/null 2>&1; then
-      say "  virtual server $addr is back (after ${i}s)"
+      say "  virtual server $(proto_of "$flag") $addr is back (after ${i}s)"
       return 0
     fi
     sleep 1
   done
-  say "  virtual server $addr is still missing after 60 s"
+  say "  virtual server $(proto_of "$flag") $addr is still missing after 60 s"
 }
 
 verify_ipvs() {
   local flag=$1 addr=$2
-  if ! command -v ipvsadm >/dev/null 2>&1; then
+  if ! module_present ip_vs; then
+    say "  MISSING: IPVS virtual server $(proto_of "$flag") $addr (ip_vs is not loaded)"
+    UNVERIFIED=$((UNVERIFIED + 1))
+  elif ! command -v ipvsadm >/dev/null 2>&1; then
     say "  ? ipvsadm is not installed: cannot check virtual server $addr"
     UNVERIFIED=$((UNVERIFIED + 1))
   elif ipvsadm -Ln "$flag" "$addr" >/dev/null 2>&1; then
-    say "  ok: IPVS virtual server $addr exists"
+    say "  ok: IPVS virtual server $(proto_of "$flag") $addr exists"
   else
-    say "  MISSING: IPVS virtual server $addr (ipvsadm -Ln $flag $addr)"
+    say "  MISSING: IPVS virtual server $(proto_of "$flag") $addr (ipvsadm -Ln $flag $addr)"
     UNVERIFIED=$((UNVERIFIED + 1))
   fi
 }
