@@ -47,7 +47,9 @@ pub enum TextIssue {
     TableNameUnknown { line: usize, name: String },
     #[error("line {line}: {command:?} printed no output")]
     NoOutput { line: usize, command: String },
-    #[error("line {line}: column {column:?} is not one netsnap reads; its values were kept as printed")]
+    #[error(
+        "line {line}: column {column:?} is not one netsnap reads; its values were kept as printed"
+    )]
     UnknownColumn { line: usize, column: String },
     #[error("line {line}: field {field:?} is not one netsnap reads; it was kept as printed")]
     UnknownField { line: usize, field: String },

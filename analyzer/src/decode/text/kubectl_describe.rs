@@ -73,19 +73,23 @@ pub fn parse(src: &Source<'_>) -> DescribeText {
         if line.starts_with(char::is_whitespace) {
             match block.last_mut() {
                 Some(f) => f.children.push((n, line)),
-                None => out.issues.push(src.bad(n, WHAT, "an indented line before any field")),
+                None => out
+                    .issues
+                    .push(src.bad(n, WHAT, "an indented line before any field")),
             }
             continue;
         }
         let Some((key, value)) = line.split_once(':') else {
-            out.issues.push(src.bad(n, WHAT, "not a `Field: value` line"));
+            out.issues
+                .push(src.bad(n, WHAT, "not a `Field: value` line"));
             continue;
         };
         if key == "Name" && !block.is_empty() {
             finish(&mut out, std::mem::take(&mut block), by_command);
         }
         if block.is_empty() && key != "Name" {
-            out.issues.push(src.bad(n, WHAT, "a field before any `Name:` line"));
+            out.issues
+                .push(src.bad(n, WHAT, "a field before any `Name:` line"));
             continue;
         }
         block.push(Field {
@@ -360,7 +364,11 @@ fn service(
                 let (items, more) = list_with_more(v);
                 endpoints_cut |= more > 0;
                 let pairs: Option<Vec<_>> = items.iter().map(|i| host_port(i)).collect();
-                let name = spec.ports.last().map(|p| p.name.clone()).unwrap_or_default();
+                let name = spec
+                    .ports
+                    .last()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
                 match pairs {
                     Some(pairs) => {
                         let mut subs = subsets(&pairs);
@@ -433,7 +441,11 @@ fn service(
             s.show(path);
         }
     }
-    for path in ["subsets.addresses", "subsets.ports.port", "subsets.ports.name"] {
+    for path in [
+        "subsets.addresses",
+        "subsets.ports.port",
+        "subsets.ports.name",
+    ] {
         if endpoints_cut {
             e.show_part(path);
         } else if s.shows("spec.ports.port") {

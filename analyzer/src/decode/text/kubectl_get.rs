@@ -27,11 +27,11 @@ use serde::Serialize;
 
 use super::issue::TextIssue;
 use super::Source;
+use crate::decode::k8s::Endpoint as SliceEndpoint;
 use crate::decode::k8s::{
     EndpointAddress, EndpointPort, EndpointSlice, EndpointSubset, Endpoints, LoadBalancerIngress,
     Node, NodeAddress, ObjectMeta, Pod, PodIp, Service, ServicePort,
 };
-use crate::decode::k8s::Endpoint as SliceEndpoint;
 
 /// A Kubernetes object read from kubectl's human-readable output, which shows only some of its
 /// fields. `value` holds what the text showed; every other field keeps its default because it
@@ -200,11 +200,8 @@ pub fn parse(src: &Source<'_>) -> TablesText {
             continue;
         }
         let Some(cells) = cells(line, columns) else {
-            out.issues.push(src.bad(
-                n,
-                WHAT,
-                "its columns do not line up with the header's",
-            ));
+            out.issues
+                .push(src.bad(n, WHAT, "its columns do not line up with the header's"));
             continue;
         };
         let row = Row {
@@ -295,8 +292,7 @@ fn header(line: &str) -> Option<Vec<Column>> {
             continue;
         }
         let start = i;
-        while i < chars.len() && !(chars[i] == ' ' && chars.get(i + 1).is_none_or(|c| *c == ' '))
-        {
+        while i < chars.len() && !(chars[i] == ' ' && chars.get(i + 1).is_none_or(|c| *c == ' ')) {
             i += 1;
         }
         cols.push(Column {
@@ -448,7 +444,11 @@ impl Row<'_> {
     }
 
     /// A new partial object with the row's name, namespace and printed cells.
-    fn object<T: Default>(&self, cmd: Option<&Command>, meta: fn(&mut T) -> &mut ObjectMeta) -> Partial<T> {
+    fn object<T: Default>(
+        &self,
+        cmd: Option<&Command>,
+        meta: fn(&mut T) -> &mut ObjectMeta,
+    ) -> Partial<T> {
         let mut p = Partial::new(self.line);
         p.printed = self
             .cells
@@ -533,8 +533,12 @@ fn external_ip(p: &mut Partial<Service>, ext: &str) {
         // The ingress addresses and the external IPs, in one list that does not say which is
         // which (and clipped without -o wide): filed as ingress, shown in part.
         ("LoadBalancer", addrs) => {
+            // A clipped list ends in `...`: its last item may be cut, so it is dropped.
+            let addrs = match addrs.strip_suffix("...") {
+                Some(a) => a.rsplit_once(',').map_or("", |(a, _)| a),
+                None => addrs,
+            };
             p.value.status.load_balancer.ingress = addrs
-                .trim_end_matches("...")
                 .split(',')
                 .filter(|a| !a.is_empty())
                 .map(|a| match a.parse::<std::net::IpAddr>() {
@@ -602,10 +606,7 @@ pub(crate) fn labels(s: &str) -> BTreeMap<String, String> {
 /// `listWithMoreString`): the items and how many more there are.
 pub(crate) fn list_with_more(s: &str) -> (Vec<&str>, usize) {
     let (items, more) = match s.rsplit_once(" + ") {
-        Some((items, more)) => match more
-            .strip_suffix(" more...")
-            .and_then(|m| m.parse().ok())
-        {
+        Some((items, more)) => match more.strip_suffix(" more...").and_then(|m| m.parse().ok()) {
             Some(m) => (items, m),
             None => (s, 0),
         },
@@ -659,7 +660,11 @@ pub(crate) fn subsets(pairs: &[(String, Option<i64>)]) -> Vec<EndpointSubset> {
     out
 }
 
-fn endpoints(row: &Row<'_>, cmd: &Command, bad: &mut dyn FnMut(&'static str)) -> Partial<Endpoints> {
+fn endpoints(
+    row: &Row<'_>,
+    cmd: &Command,
+    bad: &mut dyn FnMut(&'static str),
+) -> Partial<Endpoints> {
     let mut p = row.object(Some(cmd), |e: &mut Endpoints| &mut e.metadata);
     if let Some(list) = row.get("ENDPOINTS") {
         let (items, more) = list_with_more(list);
@@ -683,7 +688,11 @@ fn endpoints(row: &Row<'_>, cmd: &Command, bad: &mut dyn FnMut(&'static str)) ->
     p
 }
 
-fn slice(row: &Row<'_>, cmd: &Command, bad: &mut dyn FnMut(&'static str)) -> Partial<EndpointSlice> {
+fn slice(
+    row: &Row<'_>,
+    cmd: &Command,
+    bad: &mut dyn FnMut(&'static str),
+) -> Partial<EndpointSlice> {
     let mut p = row.object(Some(cmd), |e: &mut EndpointSlice| &mut e.metadata);
     if let Some(t) = row.get("ADDRESSTYPE") {
         p.value.address_type = t.to_string();
@@ -753,12 +762,16 @@ fn pod(row: &Row<'_>, cmd: &Command, bad: &mut dyn FnMut(&'static str)) -> Parti
     if row.get("READY").is_some_and(|r| ready_counts(r).is_none()) {
         bad("READY is not READY/CONTAINERS");
     }
-    if row.get("RESTARTS").is_some_and(|r| restart_count(r).is_none()) {
+    if row
+        .get("RESTARTS")
+        .is_some_and(|r| restart_count(r).is_none())
+    {
         bad("RESTARTS is not a count");
     }
     // STATUS is the phase unless a reason replaced it (printers.go `printPod`): a container's
     // waiting or terminated reason, Terminating, Init:..., Completed.
-    if let Some(s @ ("Pending" | "Running" | "Succeeded" | "Failed" | "Unknown")) = row.get("STATUS")
+    if let Some(s @ ("Pending" | "Running" | "Succeeded" | "Failed" | "Unknown")) =
+        row.get("STATUS")
     {
         p.value.status.phase = s.to_string();
         p.show("status.phase");
@@ -792,12 +805,10 @@ fn node(row: &Row<'_>, bad: &mut dyn FnMut(&'static str)) -> Partial<Node> {
     let mut p = row.object(None, |o: &mut Node| &mut o.metadata);
     if let Some(status) = row.get("STATUS") {
         let words: Vec<&str> = status.split(',').collect();
-        if !words.iter().all(|w| {
-            matches!(
-                *w,
-                "Ready" | "NotReady" | "Unknown" | "SchedulingDisabled"
-            )
-        }) {
+        if !words
+            .iter()
+            .all(|w| matches!(*w, "Ready" | "NotReady" | "Unknown" | "SchedulingDisabled"))
+        {
             bad("STATUS is not a node status");
         }
         p.value.spec.unschedulable = words.contains(&"SchedulingDisabled");
@@ -853,4 +864,4 @@ fn node(row: &Row<'_>, bad: &mut dyn FnMut(&'static str)) -> Partial<Node> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
