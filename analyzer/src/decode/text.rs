@@ -17,6 +17,8 @@ pub mod ip_route;
 pub mod ip_rule;
 pub mod ipvsadm;
 mod issue;
+pub mod kubectl_describe;
+pub mod kubectl_get;
 pub mod lsmod;
 pub mod recognize;
 pub mod session;
@@ -48,6 +50,10 @@ pub enum TextContent {
     /// `lsmod` or `/proc/modules`.
     Modules(lsmod::ModulesText),
     Sysctls(sysctl::SysctlText),
+    /// `kubectl get` tables: partial Services, Endpoints, EndpointSlices, Pods, Nodes.
+    KubectlTables(kubectl_get::TablesText),
+    /// `kubectl describe`: partial Services (with their Endpoints), Nodes, Pods.
+    KubectlDescribe(kubectl_describe::DescribeText),
     /// A kind another decoder reads (iptables-save: `decode::iptables`, ipset save:
     /// `decode::ipset`, kubectl YAML/JSON: `decode::k8s`), or one no decoder reads yet: the
     /// piece's text, whose line 1 is line `first_line` of the file.
@@ -78,6 +84,8 @@ impl TextPiece {
             TextContent::Rules(t) => &t.issues,
             TextContent::Modules(t) => &t.issues,
             TextContent::Sysctls(t) => &t.issues,
+            TextContent::KubectlTables(t) => &t.issues,
+            TextContent::KubectlDescribe(t) => &t.issues,
             TextContent::Text { .. } | TextContent::None => &[],
         };
         issues.iter()
@@ -149,6 +157,8 @@ pub fn decode_piece(piece: Piece, cut_at_end: bool) -> TextPiece {
         TextKind::Lsmod => TextContent::Modules(lsmod::parse_lsmod(&src)),
         TextKind::ProcModules => TextContent::Modules(lsmod::parse_proc_modules(&src)),
         TextKind::Sysctl => TextContent::Sysctls(sysctl::parse(&src)),
+        TextKind::KubectlTable => TextContent::KubectlTables(kubectl_get::parse(&src)),
+        TextKind::KubectlDescribe => TextContent::KubectlDescribe(kubectl_describe::parse(&src)),
         TextKind::Unknown(_) => TextContent::None,
         _ if piece.body.is_empty() => TextContent::None,
         _ => TextContent::Text {

@@ -131,6 +131,8 @@ fn content_summary(c: &TextContent) -> Value {
         TextContent::Sysctls(t) => json!({
             "values": t.values.iter().map(|(k, v)| (k.clone(), json!({"line": v.line, "value": v.value}))).collect::<BTreeMap<_, _>>(),
         }),
+        TextContent::KubectlTables(t) => serde_json::to_value(t).unwrap_or(Value::Null),
+        TextContent::KubectlDescribe(t) => serde_json::to_value(t).unwrap_or(Value::Null),
         TextContent::Text { text, first_line } => json!({
             "first_line": first_line,
             "lines": text.lines().count(),

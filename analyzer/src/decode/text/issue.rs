@@ -47,6 +47,12 @@ pub enum TextIssue {
     TableNameUnknown { line: usize, name: String },
     #[error("line {line}: {command:?} printed no output")]
     NoOutput { line: usize, command: String },
+    #[error(
+        "line {line}: column {column:?} is not one netsnap reads; its values were kept as printed"
+    )]
+    UnknownColumn { line: usize, column: String },
+    #[error("line {line}: field {field:?} is not one netsnap reads; it was kept as printed")]
+    UnknownField { line: usize, field: String },
 }
 
 /// Why a piece of pasted text was not recognised, with what it looked like.
