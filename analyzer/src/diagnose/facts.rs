@@ -12,12 +12,13 @@ use crate::decode::ipset::{parse_ipset_list, parse_ipset_save, Ipsets};
 use crate::decode::iptables::{parse_iptables_save_bytes, IptablesSave};
 use crate::decode::ipvs::IpvsTable;
 use crate::decode::k8s::{
-    self, ClusterState, EndpointSlice, Endpoints, KubeProxyConfiguration, Node, Pod,
+    self, ClusterState, EndpointSlice, Endpoints, K8sObject, KubeProxyConfiguration, Node, Pod,
 };
 use crate::decode::modules::{ModuleEvidence, ModuleStatus};
 use crate::decode::nft::{parse_nft_json, NftRuleset};
 use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
+use crate::decode::text::TextContent;
 use crate::diagnose::finding::Evidence;
 use crate::diagnose::pasted::{TextCitations, TextFacts};
 use crate::load::Bundle;
@@ -317,7 +318,8 @@ impl ClusterFacts {
     pub fn from_bundles<'b>(bundles: impl IntoIterator<Item = &'b Bundle>) -> Self {
         let mut facts = ClusterFacts::default();
         let prefix = format!("{}/", names::K8S_DIR);
-        for bundle in bundles {
+        let bundles: Vec<&Bundle> = bundles.into_iter().collect();
+        for &bundle in &bundles {
             // Listed artifacts, and files put into k8s/ by hand (a fixture, an import).
             let mut paths: Vec<&str> = bundle
                 .manifest()
@@ -353,8 +355,69 @@ impl ClusterFacts {
                 facts.texts.insert(path.to_string(), text);
             }
         }
+        facts.add_pasted_partials(&bundles);
         facts.index();
         facts
+    }
+
+    /// Objects from kubectl's human-readable output, which shows only some of their fields:
+    /// Nodes (their addresses tell which node a bundle is), and Services with their Endpoints
+    /// from `kubectl describe svc`, which prints every field the checks read. Never over an
+    /// object read from YAML or JSON. `kubectl get` tables of Services, Endpoints and Pods
+    /// leave out target ports, traffic policies and labels, so checks would read defaults as
+    /// facts: they are not used (the report lists them as not read).
+    fn add_pasted_partials(&mut self, bundles: &[&Bundle]) {
+        let st = &self.state;
+        let mut objects = Vec::new();
+        let node = |n: &Node| !st.nodes.iter().any(|m| m.metadata.name == n.metadata.name);
+        let same = |a: &k8s::ObjectMeta, b: &k8s::ObjectMeta| {
+            a.name == b.name && a.namespace == b.namespace
+        };
+        for p in bundles
+            .iter()
+            .flat_map(|b| b.pasted())
+            .flat_map(|f| f.pieces())
+        {
+            match &p.content {
+                TextContent::KubectlTables(t) => objects.extend(
+                    t.nodes
+                        .iter()
+                        .filter(|n| node(&n.value))
+                        .map(|n| K8sObject::Node(Box::new(n.value.clone()))),
+                ),
+                TextContent::KubectlDescribe(d) => {
+                    objects.extend(
+                        d.nodes
+                            .iter()
+                            .filter(|n| node(&n.value))
+                            .map(|n| K8sObject::Node(Box::new(n.value.clone()))),
+                    );
+                    for s in &d.services {
+                        if !st
+                            .services
+                            .iter()
+                            .any(|x| same(&x.metadata, &s.value.metadata))
+                        {
+                            objects.push(K8sObject::Service(Box::new(s.value.clone())));
+                        }
+                    }
+                    for e in &d.endpoints {
+                        if !st
+                            .endpoints
+                            .iter()
+                            .any(|x| same(&x.metadata, &e.value.metadata))
+                        {
+                            objects.push(K8sObject::Endpoints(Box::new(e.value.clone())));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !objects.is_empty() {
+            self.collected = true;
+            self.state.add(objects);
+        }
     }
 
     fn index(&mut self) {
