@@ -12,6 +12,7 @@
 //!
 //! Pure: bytes in, values out.
 
+pub mod ip_json;
 pub mod ip_link;
 pub mod ip_route;
 pub mod ip_rule;
@@ -145,6 +146,18 @@ pub fn decode_piece(piece: Piece, cut_at_end: bool) -> TextPiece {
             TextContent::Links(ip_link::parse(&src))
         }
         TextKind::IpRoute => TextContent::Routes(ip_route::parse(&src)),
+        TextKind::IpJson if !piece.body.is_empty() => match ip_json::parse(&src) {
+            ip_json::IpJsonText::Links(t) => TextContent::Links(t),
+            ip_json::IpJsonText::Routes(t) => TextContent::Routes(t),
+            ip_json::IpJsonText::Rules(t) => TextContent::Rules(t),
+            ip_json::IpJsonText::NotRead(why) => {
+                issues.extend(why);
+                TextContent::Text {
+                    text: piece.body.clone(),
+                    first_line: piece.first_line,
+                }
+            }
+        },
         TextKind::IpRule => TextContent::Rules(ip_rule::parse(&src)),
         TextKind::Lsmod => TextContent::Modules(lsmod::parse_lsmod(&src)),
         TextKind::ProcModules => TextContent::Modules(lsmod::parse_proc_modules(&src)),
