@@ -19,6 +19,7 @@ pub mod ip_rule;
 pub mod ipvsadm;
 mod issue;
 pub mod lsmod;
+pub mod nft;
 pub mod recognize;
 pub mod session;
 pub mod sysctl;
@@ -49,6 +50,8 @@ pub enum TextContent {
     /// `lsmod` or `/proc/modules`.
     Modules(lsmod::ModulesText),
     Sysctls(sysctl::SysctlText),
+    /// `nft list ruleset`.
+    Nft(nft::NftText),
     /// A kind another decoder reads (iptables-save: `decode::iptables`, ipset save:
     /// `decode::ipset`, kubectl YAML/JSON: `decode::k8s`), or one no decoder reads yet: the
     /// piece's text, whose line 1 is line `first_line` of the file.
@@ -79,6 +82,7 @@ impl TextPiece {
             TextContent::Rules(t) => &t.issues,
             TextContent::Modules(t) => &t.issues,
             TextContent::Sysctls(t) => &t.issues,
+            TextContent::Nft(t) => &t.issues,
             TextContent::Text { .. } | TextContent::None => &[],
         };
         issues.iter()
@@ -162,6 +166,7 @@ pub fn decode_piece(piece: Piece, cut_at_end: bool) -> TextPiece {
         TextKind::Lsmod => TextContent::Modules(lsmod::parse_lsmod(&src)),
         TextKind::ProcModules => TextContent::Modules(lsmod::parse_proc_modules(&src)),
         TextKind::Sysctl => TextContent::Sysctls(sysctl::parse(&src)),
+        TextKind::NftRuleset if !piece.body.is_empty() => TextContent::Nft(nft::parse(&src)),
         TextKind::Unknown(_) => TextContent::None,
         _ if piece.body.is_empty() => TextContent::None,
         _ => TextContent::Text {

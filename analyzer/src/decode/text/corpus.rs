@@ -131,6 +131,12 @@ fn content_summary(c: &TextContent) -> Value {
         TextContent::Sysctls(t) => json!({
             "values": t.values.iter().map(|(k, v)| (k.clone(), json!({"line": v.line, "value": v.value}))).collect::<BTreeMap<_, _>>(),
         }),
+        TextContent::Nft(t) => json!({
+            "tables": t.ruleset.tables.iter().zip(&t.table_lines).map(|(x, l)| json!({"line": l, "table": x})).collect::<Vec<_>>(),
+            "sets": t.ruleset.sets.iter().zip(&t.set_lines).map(|(x, l)| json!({"line": l, "name": x.name, "elements": x.elements.len()})).collect::<Vec<_>>(),
+            "chains": t.ruleset.chains.iter().zip(&t.chain_lines).map(|(x, l)| json!({"line": l, "chain": x})).collect::<Vec<_>>(),
+            "rules": t.ruleset.rules.iter().zip(&t.rule_lines).map(|(x, l)| json!({"line": l, "chain": x.chain, "rule": x.summary()})).collect::<Vec<_>>(),
+        }),
         TextContent::Text { text, first_line } => json!({
             "first_line": first_line,
             "lines": text.lines().count(),
