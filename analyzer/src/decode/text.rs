@@ -16,6 +16,7 @@ pub mod ip_json;
 pub mod ip_link;
 pub mod ip_route;
 pub mod ip_rule;
+pub mod iptables_list;
 pub mod ipvsadm;
 mod issue;
 pub mod lsmod;
@@ -50,6 +51,8 @@ pub enum TextContent {
     /// `lsmod` or `/proc/modules`.
     Modules(lsmod::ModulesText),
     Sysctls(sysctl::SysctlText),
+    /// `iptables -L -n [-v]`: one table, read as far as a listing carries it.
+    IptablesList(iptables_list::IptablesListText),
     /// `nft list ruleset`.
     Nft(nft::NftText),
     /// A kind another decoder reads (iptables-save: `decode::iptables`, ipset save:
@@ -83,6 +86,7 @@ impl TextPiece {
             TextContent::Modules(t) => &t.issues,
             TextContent::Sysctls(t) => &t.issues,
             TextContent::Nft(t) => &t.issues,
+            TextContent::IptablesList(t) => &t.issues,
             TextContent::Text { .. } | TextContent::None => &[],
         };
         issues.iter()
@@ -166,6 +170,9 @@ pub fn decode_piece(piece: Piece, cut_at_end: bool) -> TextPiece {
         TextKind::Lsmod => TextContent::Modules(lsmod::parse_lsmod(&src)),
         TextKind::ProcModules => TextContent::Modules(lsmod::parse_proc_modules(&src)),
         TextKind::Sysctl => TextContent::Sysctls(sysctl::parse(&src)),
+        TextKind::IptablesList if !piece.body.is_empty() => {
+            TextContent::IptablesList(iptables_list::parse(&src))
+        }
         TextKind::NftRuleset if !piece.body.is_empty() => TextContent::Nft(nft::parse(&src)),
         TextKind::Unknown(_) => TextContent::None,
         _ if piece.body.is_empty() => TextContent::None,

@@ -137,6 +137,11 @@ fn content_summary(c: &TextContent) -> Value {
             "chains": t.ruleset.chains.iter().zip(&t.chain_lines).map(|(x, l)| json!({"line": l, "chain": x})).collect::<Vec<_>>(),
             "rules": t.ruleset.rules.iter().zip(&t.rule_lines).map(|(x, l)| json!({"line": l, "chain": x.chain, "rule": x.summary()})).collect::<Vec<_>>(),
         }),
+        TextContent::IptablesList(t) => json!({
+            "table_stated": t.table_stated,
+            "chains": t.save.tables.iter().flat_map(|x| &x.chains).map(|c| json!({"line": c.line, "chain": c})).collect::<Vec<_>>(),
+            "rules": t.save.tables.iter().flat_map(|x| &x.rules).map(|r| json!({"line": r.line, "rule": r.raw})).collect::<Vec<_>>(),
+        }),
         TextContent::Text { text, first_line } => json!({
             "first_line": first_line,
             "lines": text.lines().count(),

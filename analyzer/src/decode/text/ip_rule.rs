@@ -22,13 +22,13 @@ const WHAT: &str = "ip rule output";
 
 /// Parses `ip rule` text.
 pub fn parse(src: &Source<'_>) -> RulesText {
-    let family = src.command().and_then(|c| {
+    let family = src.command().map(|c| {
         let w: Vec<&str> = c.split_whitespace().collect();
         if w.contains(&"-6") {
-            Some(10)
+            10
         } else {
             // iprule.c lists AF_INET when no family is asked for.
-            Some(2)
+            2
         }
     });
     let mut out = RulesText::default();

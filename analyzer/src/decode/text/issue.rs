@@ -51,6 +51,11 @@ pub enum TextIssue {
         what: &'static str,
         key: String,
     },
+    #[error(
+        "line {line}: iptables -v scaled these counters ({value:?}); their exact values are \
+         not known (iptables -x prints them exactly)"
+    )]
+    ListingCounterScaled { line: usize, value: String },
     #[error("line {line}: {command:?} printed no output")]
     NoOutput { line: usize, command: String },
 }
