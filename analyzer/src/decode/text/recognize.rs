@@ -620,6 +620,8 @@ fn is_ifconfig_header(l: &str) -> bool {
 }
 
 fn is_nft_table_line(l: &str) -> bool {
+    // `nft -a` appends `# handle N`.
+    let l = l.split_once(" # handle ").map_or(l, |(a, _)| a);
     let w: Vec<&str> = l.split_whitespace().collect();
     w.len() == 4
         && w[0] == "table"
