@@ -163,7 +163,7 @@ impl<'a> NodeFacts<'a> {
     /// (see [`NodeFacts::iptables_missing`] for why).
     pub fn iptables(&self) -> &[IptablesDump] {
         self.iptables.get_or_init(|| {
-            IPTABLES_COMMANDS
+            let mut dumps: Vec<IptablesDump> = IPTABLES_COMMANDS
                 .iter()
                 .filter_map(|(name, family)| {
                     let artifact = names::command_artifact(name);
@@ -174,7 +174,9 @@ impl<'a> NodeFacts<'a> {
                         save: parse_iptables_save_bytes(bytes),
                     })
                 })
-                .collect()
+                .collect();
+            dumps.extend(pasted_listings(self.bundle, &dumps));
+            dumps
         })
     }
 
@@ -186,11 +188,23 @@ impl<'a> NodeFacts<'a> {
             .collect()
     }
 
-    /// `nft -j list ruleset`, decoded on first use (several checks read it).
+    /// `nft -j list ruleset`, decoded on first use (several checks read it); for pasted text,
+    /// the first `nft list ruleset` pasted.
     pub fn nft(&self) -> &Known<NftRuleset> {
         self.nft.get_or_init(|| {
             text(self.bundle, &names::command_artifact(NFT_COMMAND))
                 .map(|t| parse_nft_json(t.as_bytes()))
+                .or_else(|m| {
+                    self.bundle
+                        .pasted()
+                        .iter()
+                        .flat_map(|f| f.pieces())
+                        .find_map(|p| match &p.content {
+                            TextContent::Nft(t) => Some(t.ruleset.clone()),
+                            _ => None,
+                        })
+                        .ok_or(m)
+                })
         })
     }
 
@@ -589,6 +603,42 @@ pub fn identify_node(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Option<Nod
             name: n.metadata.name.clone(),
             basis: format!("its name matches the host name {host}"),
         })
+}
+
+/// Pasted `iptables -L` listings, one dump per family (its tables together), for the families
+/// no `iptables-save` output gives. The artifact is the pasted file: rules carry its lines.
+fn pasted_listings(bundle: &Bundle, saves: &[IptablesDump]) -> Vec<IptablesDump> {
+    let mut out: Vec<IptablesDump> = Vec::new();
+    for f in bundle.pasted() {
+        for p in f.pieces() {
+            let TextContent::IptablesList(t) = &p.content else {
+                continue;
+            };
+            let six = p
+                .piece
+                .command
+                .as_deref()
+                .is_some_and(|c| c.split_whitespace().any(|w| w.starts_with("ip6tables")));
+            let family = if six { 6 } else { 4 };
+            if saves.iter().any(|d| d.family == family) {
+                continue;
+            }
+            match out.iter_mut().find(|d| d.family == family) {
+                Some(d) => {
+                    d.save.tables.extend(t.save.tables.iter().cloned());
+                    if !d.artifact.split(" + ").any(|a| a == f.path) {
+                        d.artifact = format!("{} + {}", d.artifact, f.path);
+                    }
+                }
+                None => out.push(IptablesDump {
+                    artifact: f.path.clone(),
+                    family,
+                    save: t.save.clone(),
+                }),
+            }
+        }
+    }
+    out
 }
 
 fn missing(bundle: &Bundle, path: &str) -> Option<Missing> {

@@ -394,6 +394,7 @@ pub fn is_read(piece: &TextPiece) -> bool {
         TextContent::Links(_) | TextContent::Routes(_) | TextContent::Modules(_) => true,
         TextContent::Sysctls(_) => true,
         // See `ClusterFacts::add_pasted_partials` for which partial objects are used.
+        TextContent::Nft(_) | TextContent::IptablesList(_) => true,
         TextContent::KubectlTables(t) => !t.nodes.is_empty(),
         TextContent::KubectlDescribe(d) => !d.services.is_empty() || !d.nodes.is_empty(),
         _ => false,
