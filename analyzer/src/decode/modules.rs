@@ -55,6 +55,66 @@ pub struct LoadedModule {
     pub state: String,
 }
 
+/// What a `... | grep PATTERN` at the end of a command lets through, for module names:
+/// `Some(patterns)` for plain words (`grep ip_vs`, `grep -E 'ip_vs|br_netfilter'`,
+/// `egrep "a|b"`, `grep -e a -e b`), `Some(None)` for a filter that cannot be read this way
+/// (a regular expression, `-v`, `-i`), `None` when the command has no grep.
+pub fn grep_filter(command: &str) -> Option<Option<Vec<String>>> {
+    // The last pipe outside quotes (`grep -E 'a|b'` holds one inside).
+    let mut quote = None;
+    let mut last_pipe = None;
+    for (i, c) in command.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '|') => last_pipe = Some(i),
+            _ => {}
+        }
+    }
+    let tail = &command[last_pipe? + 1..];
+    let words: Vec<&str> = tail.split_whitespace().collect();
+    let (tool, args) = words.split_first()?;
+    let extended = match *tool {
+        "grep" => false,
+        "egrep" => true,
+        _ => return Some(None).filter(|_| command.contains("grep")),
+    };
+    let mut extended = extended;
+    let mut patterns = Vec::new();
+    let mut expect_pattern = false;
+    for a in args {
+        let a = a.trim_matches(|c| c == '\'' || c == '"');
+        if expect_pattern {
+            patterns.push(a.to_string());
+            expect_pattern = false;
+        } else if *a == *"-E" {
+            extended = true;
+        } else if a == "-e" {
+            expect_pattern = true;
+        } else if a == "-w" || a == "--color=auto" || a == "--color" {
+        } else if a.starts_with('-') {
+            return Some(None);
+        } else {
+            patterns.push(a.to_string());
+        }
+    }
+    let mut words = Vec::new();
+    for p in patterns {
+        let alternatives: Vec<&str> = if extended {
+            p.split('|').collect()
+        } else {
+            p.split("\\|").collect()
+        };
+        for w in alternatives {
+            if w.is_empty() || !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Some(None);
+            }
+            words.push(w.to_string());
+        }
+    }
+    Some((!words.is_empty()).then_some(words))
+}
+
 /// Parses `/proc/modules`; lines that do not fit are skipped.
 pub fn parse_proc_modules(text: &str) -> BTreeMap<String, LoadedModule> {
     let mut out = BTreeMap::new();
@@ -175,6 +235,10 @@ pub enum ModuleStatus {
 #[derive(Debug, Clone, Default)]
 pub struct ModuleEvidence {
     pub proc_modules: Option<BTreeMap<String, LoadedModule>>,
+    /// The module list is only the lines a `grep` let through (`lsmod | grep ip_vs`): a module
+    /// missing from it is not loaded only if the filter would have shown it. `Some(None)`: a
+    /// filter that could not be read, so nothing follows from a module's absence.
+    pub filtered: Option<Option<Vec<String>>>,
     pub builtin: Option<BTreeSet<String>>,
     pub sys_module: Option<BTreeMap<String, Option<String>>>,
     pub config: Option<BTreeMap<String, String>>,
@@ -224,10 +288,19 @@ impl ModuleEvidence {
         if config.as_deref() == Some("n") {
             return ModuleStatus::NotAvailable;
         }
-        if self.proc_modules.is_some() {
+        if self.proc_modules.is_some() && self.would_show(&name) {
             return ModuleStatus::NotLoaded { config };
         }
         ModuleStatus::Unknown
+    }
+
+    /// Whether the module list would hold `name` if it were loaded (see `filtered`).
+    fn would_show(&self, name: &str) -> bool {
+        match &self.filtered {
+            None => true,
+            Some(None) => false,
+            Some(Some(patterns)) => patterns.iter().any(|p| name.contains(p.as_str())),
+        }
     }
 
     /// The watched modules, then every other loaded module, with their status.
@@ -258,6 +331,44 @@ nf_conntrack 196608 5 xt_conntrack,nf_nat,ip_vs, Live 0x0000000000000000
 br_netfilter 32768 0 - Loading 0x0000000000000000 (OE)
 short line
 ";
+
+    #[test]
+    fn grep_filters_say_what_a_module_list_can_show() {
+        let words = |v: &[&str]| Some(Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        assert_eq!(grep_filter("lsmod"), None);
+        assert_eq!(grep_filter("lsmod | grep ip_vs"), words(&["ip_vs"]));
+        assert_eq!(
+            grep_filter("lsmod | grep -E 'ip_vs|br_netfilter'"),
+            words(&["ip_vs", "br_netfilter"])
+        );
+        assert_eq!(
+            grep_filter("lsmod | egrep \"ip_vs|nf_conntrack\""),
+            words(&["ip_vs", "nf_conntrack"])
+        );
+        assert_eq!(
+            grep_filter("lsmod | grep -e ip_vs -e overlay"),
+            words(&["ip_vs", "overlay"])
+        );
+        assert_eq!(grep_filter("lsmod | grep -v ip_vs"), Some(None));
+        assert_eq!(grep_filter("lsmod | grep '^ip_vs'"), Some(None));
+        assert_eq!(grep_filter("lsmod | sort | grep ip_vs"), words(&["ip_vs"]));
+        let mut ev = ModuleEvidence {
+            proc_modules: Some(parse_proc_modules("ip_vs 221184 6 - Live 0x0\n")),
+            filtered: grep_filter("lsmod | grep ip_vs"),
+            ..ModuleEvidence::default()
+        };
+        assert!(matches!(ev.status("ip_vs"), ModuleStatus::Loaded { .. }));
+        assert!(matches!(
+            ev.status("ip_vs_sh"),
+            ModuleStatus::NotLoaded { .. }
+        ));
+        assert_eq!(ev.status("br_netfilter"), ModuleStatus::Unknown);
+        ev.filtered = None;
+        assert!(matches!(
+            ev.status("br_netfilter"),
+            ModuleStatus::NotLoaded { .. }
+        ));
+    }
 
     #[test]
     fn proc_modules_lines() {
@@ -302,6 +413,7 @@ short line
             config: Some(parse_kernel_config(
                 "CONFIG_IP_VS_WRR=m\nCONFIG_VXLAN=y\n# CONFIG_NET_IPIP is not set\n",
             )),
+            filtered: None,
         };
         assert!(matches!(
             ev.status("ip-vs"),

@@ -131,6 +131,7 @@ impl<'a> NodeFacts<'a> {
             text_citations = text.citations;
             if modules.proc_modules.is_none() && text.modules.is_some() {
                 modules.proc_modules = text.modules;
+                modules.filtered = text.modules_filtered;
                 modules_missing = None;
             }
             (

@@ -11,7 +11,7 @@ use netsnap_bundle::{names, PastedSpan, Source};
 use serde::Serialize;
 
 use crate::decode::ipvs::IpvsTable;
-use crate::decode::modules::LoadedModule;
+use crate::decode::modules::{grep_filter, LoadedModule};
 use crate::decode::rtnl::{Address, Link, Route};
 use crate::decode::text::{TextContent, TextKind};
 use crate::diagnose::finding::Evidence;
@@ -52,6 +52,8 @@ pub struct TextFacts {
     pub routes: Option<Vec<Route>>,
     pub ipvs: Option<IpvsTable>,
     pub modules: Option<BTreeMap<String, LoadedModule>>,
+    /// What `grep` let into the module lists (see `ModuleEvidence::filtered`).
+    pub modules_filtered: Option<Option<Vec<String>>>,
     pub citations: TextCitations,
 }
 
@@ -117,6 +119,18 @@ impl TextFacts {
                         out.ipvs = Some(t.table.clone());
                     }
                     TextContent::Modules(t) if !t.modules.is_empty() => {
+                        let filter = p.piece.command.as_deref().and_then(grep_filter);
+                        // An unfiltered list shows everything; filters add up.
+                        out.modules_filtered =
+                            match (out.modules.is_none(), out.modules_filtered.take(), filter) {
+                                (true, _, f) => f,
+                                (false, None, _) | (false, _, None) => None,
+                                (false, Some(Some(mut a)), Some(Some(b))) => {
+                                    a.extend(b);
+                                    Some(Some(a))
+                                }
+                                (false, Some(_), Some(_)) => Some(None),
+                            };
                         let modules = out.modules.get_or_insert_with(BTreeMap::new);
                         let c = cites.entry(names::PROC_MODULES).or_default();
                         c.piece(&f.path, first, last);

@@ -147,13 +147,31 @@ impl Bundle {
             return Bundle::from_dir(path, limits);
         }
         let mut file = BufReader::new(File::open(path).map_err(io_err)?);
-        let mut magic = [0u8; 2];
+        let mut magic = [0u8; 512];
         let n = read_up_to(&mut file, &mut magic).map_err(io_err)?;
+        let is_gzip = magic[..n].starts_with(&[0x1f, 0x8b]);
+        // Every tar this tool meets (GNU, POSIX) says `ustar` in its first header; anything
+        // else is one file of pasted text.
+        let is_tar = magic.get(257..262) == Some(b"ustar".as_slice()) && n == magic.len();
         let head = io::Cursor::new(magic[..n].to_vec()).chain(file);
-        if magic[..n] == [0x1f, 0x8b] {
+        if is_gzip {
             Bundle::from_tar(flate2::read::GzDecoder::new(head), path, limits)
-        } else {
+        } else if is_tar {
             Bundle::from_tar(head, path, limits)
+        } else {
+            let mut data = Vec::new();
+            head.take(limits.max_entry_bytes + 1)
+                .read_to_end(&mut data)
+                .map_err(io_err)?;
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("pasted.txt")
+                .to_string();
+            let mut raw = RawBundle::new(limits);
+            raw.count_entry(data.len() as u64)?;
+            raw.insert(name, data)?;
+            raw.finish()
         }
     }
 

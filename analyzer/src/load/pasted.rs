@@ -461,6 +461,9 @@ fn derived_path(piece: &TextPiece) -> Option<String> {
     let body = &piece.piece.body;
     let path = match &piece.kind {
         TextKind::Sysctl => names::SYSCTLS.to_string(),
+        // A filtered list (`cat /proc/modules | grep ip_vs`) is not the file: it is read as
+        // typed facts that know the filter.
+        TextKind::ProcModules if command.contains('|') => return None,
         TextKind::ProcModules => names::PROC_MODULES.to_string(),
         TextKind::IptablesSave => {
             let name = match tool {

@@ -359,3 +359,23 @@ fn duplicate_entries_and_garbage_archives_are_errors() {
     let path = write_file(tmp.path(), "garbage", b"\x1f\x8bthis is not gzip at all");
     assert!(Bundle::open(&path).is_err());
 }
+
+#[test]
+fn one_pasted_file_is_an_input_and_a_tar_is_not_taken_for_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = write_file(
+        tmp.path(),
+        "ticket.txt",
+        b"root@node1:~# sysctl net.ipv4.ip_forward\nnet.ipv4.ip_forward = 0\n",
+    );
+    let b = Bundle::open(&path).expect("one pasted file");
+    assert!(b.is_pasted());
+    assert_eq!(
+        b.file("sysctl.txt"),
+        Some(&b"net.ipv4.ip_forward = 0\n"[..])
+    );
+    assert!(b.file("pasted/ticket.txt").is_some());
+    // A real (ustar) tar is still a tar: its manifest is found.
+    let tar = write_file(tmp.path(), "b.tar", &tar_of("", &files("1.0")));
+    assert!(!Bundle::open(&tar).expect("tar bundle").is_pasted());
+}

@@ -28,11 +28,14 @@ pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> 
             i.path,
             facts.join(", ")
         )?;
-        let (read, not_read) = super::pasted_lines(i);
-        for r in read {
+        let pasted = super::pasted_lines(i);
+        for r in pasted.read {
             writeln!(out, "  - {}: {r}", words::READ)?;
         }
-        for r in not_read {
+        for r in pasted.notes {
+            writeln!(out, "  - note: {r}")?;
+        }
+        for r in pasted.not_read {
             writeln!(out, "  - {}: {r}", words::NOT_READ)?;
         }
     }

@@ -85,9 +85,19 @@ pub(crate) fn input_origin(i: &crate::diagnose::InputSummary) -> String {
     }
 }
 
-/// The pieces of a pasted input, `file:first-last kind`, split into read and not read.
-pub(crate) fn pasted_lines(i: &crate::diagnose::InputSummary) -> (Vec<String>, Vec<String>) {
-    let mut read = Vec::new();
+/// What the report says of a pasted input's pieces.
+pub(crate) struct PastedLines {
+    /// Per file, what was read: `session.txt: ipvsadm, ip addr, sysctl ×2`.
+    pub read: Vec<String>,
+    /// Notes on pieces that were read (`file:lines: note`).
+    pub notes: Vec<String>,
+    /// Each piece not read, and why: `file:first-last kind: why`.
+    pub not_read: Vec<String>,
+}
+
+pub(crate) fn pasted_lines(i: &crate::diagnose::InputSummary) -> PastedLines {
+    let mut read: Vec<(String, Vec<(&str, usize)>)> = Vec::new();
+    let mut notes = Vec::new();
     let mut not_read = Vec::new();
     for p in &i.pasted {
         let at = if p.lines[0] >= p.lines[1] {
@@ -102,15 +112,43 @@ pub(crate) fn pasted_lines(i: &crate::diagnose::InputSummary) -> (Vec<String>, V
             .unwrap_or_default();
         let line = format!("{at} {}{command}", p.kind);
         if p.read {
-            read.push(line);
-            not_read.extend(p.notes.iter().map(|n| format!("{at}: {n}")));
+            if read.last().is_none_or(|(f, _)| *f != p.file) {
+                read.push((p.file.clone(), Vec::new()));
+            }
+            if let Some((_, kinds)) = read.last_mut() {
+                match kinds.iter_mut().find(|(k, _)| *k == p.kind) {
+                    Some((_, n)) => *n += 1,
+                    None => kinds.push((p.kind, 1)),
+                }
+            }
+            notes.extend(p.notes.iter().map(|n| format!("{at}: {n}")));
         } else if p.kind == "not recognised" {
             not_read.push(format!("{at}: {}", p.notes.join("; ")));
         } else {
             not_read.push(format!("{line}: {}", p.notes.join("; ")));
         }
     }
-    (read, not_read)
+    let read = read
+        .into_iter()
+        .map(|(file, kinds)| {
+            let kinds: Vec<String> = kinds
+                .into_iter()
+                .map(|(k, n)| {
+                    if n > 1 {
+                        format!("{k} ×{n}")
+                    } else {
+                        k.to_string()
+                    }
+                })
+                .collect();
+            format!("{file}: {}", kinds.join(", "))
+        })
+        .collect();
+    PastedLines {
+        read,
+        notes,
+        not_read,
+    }
 }
 
 pub(crate) fn severity_word(s: Severity) -> &'static str {

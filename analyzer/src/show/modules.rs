@@ -53,6 +53,7 @@ pub fn evidence(bundle: &Bundle, notes: &mut Vec<String>) -> ModuleEvidence {
     .map(|t| modules::parse_kernel_config(&t));
     ModuleEvidence {
         proc_modules,
+        filtered: None,
         builtin,
         sys_module,
         config,
