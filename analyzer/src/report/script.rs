@@ -58,11 +58,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for input in &report.inputs {
         writeln!(
             out,
-            "# Evidence: {} (host {}, node {}, collected {}).",
+            "# Evidence: {} (host {}, node {}, {}).",
             comment(&input.path),
             comment(&input.hostname),
             comment(input.node.as_deref().unwrap_or("unknown")),
-            comment(&input.collected_at),
+            comment(&super::input_origin(input)),
         )?;
     }
     writeln!(
