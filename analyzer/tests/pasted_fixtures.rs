@@ -104,7 +104,10 @@ fn check_case(c: &Case) -> Vec<String> {
         }
     };
     let findings = report["findings"].as_array().cloned().unwrap_or_default();
-    let not_concluded = report["not_concluded"].as_array().cloned().unwrap_or_default();
+    let not_concluded = report["not_concluded"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let keys: Vec<String> = findings.iter().map(key).collect();
     let mut errs = Vec::new();
     for want in &c.must {
@@ -127,7 +130,10 @@ fn check_case(c: &Case) -> Vec<String> {
     }
     for nc in &c.not_concluded {
         if !not_concluded.iter().any(|n| n["id"].as_str() == Some(nc)) {
-            let got: Vec<&str> = not_concluded.iter().filter_map(|n| n["id"].as_str()).collect();
+            let got: Vec<&str> = not_concluded
+                .iter()
+                .filter_map(|n| n["id"].as_str())
+                .collect();
             errs.push(format!("must say {nc} could not conclude; got {got:?}"));
         }
     }
@@ -177,7 +183,10 @@ fn every_pasted_case_holds() {
 fn pasted_cases_are_complete_and_listed() {
     let readme = fs::read_to_string(pasted_root().join("README.md")).expect("README.md");
     let mut problems = Vec::new();
-    for e in fs::read_dir(pasted_root()).expect("readable").filter_map(Result::ok) {
+    for e in fs::read_dir(pasted_root())
+        .expect("readable")
+        .filter_map(Result::ok)
+    {
         let p = e.path();
         if !p.join("input").is_dir() {
             continue;
@@ -186,7 +195,9 @@ fn pasted_cases_are_complete_and_listed() {
         if !p.join("case.txt").is_file() {
             problems.push(format!("{name}: input/ without case.txt"));
         }
-        let files = fs::read_dir(p.join("input")).map(|r| r.count()).unwrap_or(0);
+        let files = fs::read_dir(p.join("input"))
+            .map(|r| r.count())
+            .unwrap_or(0);
         if files == 0 {
             problems.push(format!("{name}: empty input/"));
         }
