@@ -34,6 +34,8 @@ pub enum Error {
     DuplicateEntry { path: String },
     #[error("no manifest.json at the bundle root or under its one top-level directory")]
     MissingManifest,
+    #[error("not a bundle, and nothing in it could be read as pasted evidence: {why}")]
+    NothingPasted { why: String },
     #[error("manifest.json is not a valid netsnap manifest")]
     Manifest {
         #[source]

@@ -489,7 +489,10 @@ fn fix_scripts_of_every_fixture() {
         );
         files.push(path);
     }
-    assert!(with_steps >= 20, "only {with_steps} fixtures produce fix steps");
+    assert!(
+        with_steps >= 20,
+        "only {with_steps} fixtures produce fix steps"
+    );
     let out = std::process::Command::new("shellcheck")
         .arg("--shell=bash")
         .args(&files)

@@ -8,5 +8,5 @@ pub mod manifest;
 pub mod names;
 pub mod version;
 
-pub use manifest::{Artifact, CollectorInfo, HostInfo, Manifest, Source, Status};
+pub use manifest::{Artifact, CollectorInfo, HostInfo, Manifest, PastedSpan, Source, Status};
 pub use version::{FormatVersion, VersionError, FORMAT_NAME, FORMAT_VERSION};

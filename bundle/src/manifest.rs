@@ -102,6 +102,21 @@ pub enum Source {
     Files { paths: Vec<String> },
     /// A program's standard output.
     Command { argv: Vec<String> },
+    /// Text a person pasted (`netsnap import`, or `netsnap analyze` on a folder of loose
+    /// files): the artifact is these line ranges of the pasted files, one after another.
+    Pasted { spans: Vec<PastedSpan> },
+    /// A source kind of a newer format minor: the artifact still reads, its origin is unknown.
+    #[serde(other)]
+    Other,
+}
+
+/// Lines `first_line ..= first_line + lines - 1` (1-based) of the pasted file `file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastedSpan {
+    /// Path of the pasted file, relative to the folder it was read from.
+    pub file: String,
+    pub first_line: usize,
+    pub lines: usize,
 }
 
 /// What happened when the artifact was collected.

@@ -148,7 +148,10 @@ fn fix_scripts_apply_repeat_and_roll_back_in_the_vm() {
     let out = tempfile::tempdir().expect("temp dir");
     let mut args = Vec::new();
     for (var, stage) in [("FIX1", "1-modules-missing"), ("FIX3", "3-tunl0-up")] {
-        let bundle_dir = repo().join("fixtures/nodeport-30081").join(stage).join("bundle");
+        let bundle_dir = repo()
+            .join("fixtures/nodeport-30081")
+            .join(stage)
+            .join("bundle");
         let bundle = netsnap::Bundle::open(&bundle_dir).expect("stage bundle loads");
         let report = netsnap::diagnose::analyze(&[(stage.to_string(), &bundle)]);
         let mut script = Vec::new();

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use netsnap_bundle::{names, HostInfo};
 
-use crate::decode::ipset::{parse_ipset_save, Ipsets};
+use crate::decode::ipset::{parse_ipset_list, parse_ipset_save, Ipsets};
 use crate::decode::iptables::{parse_iptables_save_bytes, IptablesSave};
 use crate::decode::ipvs::IpvsTable;
 use crate::decode::k8s::{
@@ -19,6 +19,7 @@ use crate::decode::nft::{parse_nft_json, NftRuleset};
 use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
 use crate::diagnose::finding::Evidence;
+use crate::diagnose::pasted::{TextCitations, TextFacts};
 use crate::load::Bundle;
 use crate::show;
 
@@ -59,6 +60,8 @@ pub struct NodeFacts<'a> {
     pub ipvs: Known<IpvsTable>,
     /// Notes from decoding (partly undecodable artifacts), for the report.
     pub notes: Vec<String>,
+    /// Where the facts taken from pasted text were read, for evidence.
+    pub text_citations: TextCitations,
     iptables: OnceLock<Vec<IptablesDump>>,
     ipsets: OnceLock<Known<Ipsets>>,
     nft: OnceLock<Known<NftRuleset>>,
@@ -116,6 +119,26 @@ impl<'a> NodeFacts<'a> {
             why: e.to_string(),
         });
         notes.extend(ipvs_notes);
+        // Pasted text stands in for what only the collector can store (netlink, /proc/modules).
+        let mut modules = modules;
+        let mut modules_missing = modules_missing;
+        let mut text_citations = TextCitations::default();
+        let (links, addrs, routes, ipvs) = if bundle.pasted().is_empty() {
+            (links, addrs, routes, ipvs)
+        } else {
+            let text = TextFacts::from_pasted(bundle.pasted());
+            text_citations = text.citations;
+            if modules.proc_modules.is_none() && text.modules.is_some() {
+                modules.proc_modules = text.modules;
+                modules_missing = None;
+            }
+            (
+                links.or_else(|m| text.links.ok_or(m)),
+                addrs.or_else(|m| text.addrs.ok_or(m)),
+                routes.or_else(|m| text.routes.ok_or(m)),
+                ipvs.or_else(|m| text.ipvs.ok_or(m)),
+            )
+        };
         NodeFacts {
             bundle,
             origin: origin.to_string(),
@@ -128,6 +151,7 @@ impl<'a> NodeFacts<'a> {
             routes,
             ipvs,
             notes,
+            text_citations,
             iptables: OnceLock::new(),
             ipsets: OnceLock::new(),
             nft: OnceLock::new(),
@@ -172,7 +196,14 @@ impl<'a> NodeFacts<'a> {
     /// `ipset save`, decoded on first use.
     pub fn ipsets(&self) -> &Known<Ipsets> {
         self.ipsets.get_or_init(|| {
-            text(self.bundle, &names::command_artifact("ipset-save")).map(|t| parse_ipset_save(&t))
+            // `ipset list` is what people paste; the collector stores `ipset save`.
+            text(self.bundle, &names::command_artifact("ipset-save"))
+                .map(|t| parse_ipset_save(&t))
+                .or_else(|m| {
+                    text(self.bundle, &names::command_artifact("ipset-list"))
+                        .map(|t| parse_ipset_list(&t))
+                        .map_err(|_| m)
+                })
         })
     }
 

@@ -13,6 +13,7 @@ pub mod expect_iptables;
 pub mod expect_nft;
 pub mod facts;
 pub mod finding;
+pub mod pasted;
 
 use std::net::IpAddr;
 
@@ -166,6 +167,10 @@ pub struct InputSummary {
     pub proxy_mode: Option<String>,
     /// Problems decoding this input's evidence.
     pub notes: Vec<String>,
+    /// For pasted text: every piece of every file, what it was recognised as and whether it
+    /// was read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pasted: Vec<pasted::PastedPiece>,
 }
 
 /// The whole result: the model behind every report format and the fix script.
@@ -223,6 +228,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     let mut out = Outcome::default();
     let mut summaries = Vec::new();
     let mut checks_run = 0;
+    let k8s_spans = pasted::Citer::k8s_spans(inputs.iter().map(|(_, b)| *b));
     for ((path, bundle), node) in inputs.iter().zip(nodes) {
         let cx = context(&node, &cluster);
         let before = out.findings.len();
@@ -232,6 +238,10 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             checks_run += 1;
         }
         residual_outside_node(&cx, &out.findings[before..], &mut out.not_concluded);
+        let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
+        for f in &mut out.findings[before..] {
+            f.evidence.iter_mut().for_each(|e| citer.cite(e));
+        }
         let m = bundle.manifest();
         let mut notes = node.notes.clone();
         notes.extend(cluster.state.problems.iter().cloned());
@@ -244,6 +254,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             collected_at: m.started_at.clone(),
             proxy_mode: cx.proxy_mode.as_ref().map(|p| p.mode.clone()),
             notes,
+            pasted: pasted::pieces_of(bundle.pasted()),
         });
     }
     let findings = chain::link(out.findings);

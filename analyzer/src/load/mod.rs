@@ -15,6 +15,10 @@ use netsnap_bundle::{names, Artifact, FormatVersion, Manifest, Status, FORMAT_NA
 
 use crate::error::{Error, Result};
 
+pub mod pasted;
+
+pub use pasted::PastedFile;
+
 /// Caps applied while reading a bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -53,6 +57,8 @@ pub struct Bundle {
     manifest: Manifest,
     files: BTreeMap<String, Vec<u8>>,
     skipped: Vec<SkippedEntry>,
+    /// The `pasted/` files, decoded (empty for a collector's bundle).
+    pasted: Vec<PastedFile>,
 }
 
 /// What a bundle says about one artifact path.
@@ -269,6 +275,16 @@ impl Bundle {
         &self.skipped
     }
 
+    /// The pasted files of an input that was loose text (or an import of it), decoded.
+    pub fn pasted(&self) -> &[PastedFile] {
+        &self.pasted
+    }
+
+    /// Whether this input is pasted text rather than a collector's bundle.
+    pub fn is_pasted(&self) -> bool {
+        self.manifest.collector.name == pasted::IMPORTER
+    }
+
     /// The content of `path` together with what the manifest says about it.
     pub fn evidence(&self, path: &str) -> Evidence<'_> {
         let artifact = self.manifest.artifact(path);
@@ -343,8 +359,24 @@ impl RawBundle {
     /// and checks the manifest.
     fn finish(mut self) -> Result<Bundle> {
         if !self.files.contains_key(names::MANIFEST) {
-            let prefix =
-                single_top_dir(&self.files, &self.skipped).ok_or(Error::MissingManifest)?;
+            // Not a bundle: loose text someone pasted (a folder or a tar of it). A manifest
+            // somewhere else means a bundle in an odd layout, which must not pass for text.
+            let Some(prefix) = single_top_dir(&self.files, &self.skipped) else {
+                if self
+                    .files
+                    .keys()
+                    .any(|p| p.rsplit('/').next() == Some(names::MANIFEST))
+                {
+                    return Err(Error::MissingManifest);
+                }
+                let (manifest, files, pasted) = pasted::build(self.files)?;
+                return Ok(Bundle {
+                    manifest,
+                    files,
+                    skipped: self.skipped,
+                    pasted,
+                });
+            };
             let strip = |p: &str| p[prefix.len() + 1..].to_string();
             self.files = std::mem::take(&mut self.files)
                 .into_iter()
@@ -359,10 +391,12 @@ impl RawBundle {
             .get(names::MANIFEST)
             .ok_or(Error::MissingManifest)?;
         let manifest = parse_manifest(text)?;
+        let pasted = pasted::decode_pasted(&self.files);
         Ok(Bundle {
             manifest,
             files: self.files,
             skipped: self.skipped,
+            pasted,
         })
     }
 }

@@ -304,11 +304,19 @@ fn newer_major_version_asks_for_an_upgrade() {
 
 #[test]
 fn missing_or_foreign_manifest_is_refused() {
+    // Without a manifest anywhere the files are pasted text: read when recognised...
     let tmp = tempfile::tempdir().expect("tempdir");
     let f: Vec<_> = files("1.0").into_iter().skip(1).collect();
     write_tree(tmp.path(), &f);
-    let err = Bundle::open(tmp.path()).expect_err("no manifest");
-    assert!(matches!(err, Error::MissingManifest), "{err}");
+    let b = Bundle::open(tmp.path()).expect("read as pasted text");
+    assert!(b.is_pasted());
+    assert_eq!(b.pasted().len(), 2);
+    assert!(b.file("pasted/proc/modules").is_some());
+    // ... refused when nothing is.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write_tree(tmp.path(), &[("a.txt".into(), b"hello\n".to_vec())]);
+    let err = Bundle::open(tmp.path()).expect_err("nothing recognised");
+    assert!(matches!(err, Error::NothingPasted { .. }), "{err}");
 
     // manifest.json under a directory that is not the only top-level one does not count.
     let mut two_tops = files("1.0");

@@ -20,7 +20,7 @@ pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> 
         if let Some(m) = &i.proxy_mode {
             facts.push(format!("kube-proxy mode `{m}`"));
         }
-        facts.push(format!("collected {}", i.collected_at));
+        facts.push(super::input_origin(i));
         writeln!(
             out,
             "- {}: `{}` ({})",
@@ -28,6 +28,13 @@ pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> 
             i.path,
             facts.join(", ")
         )?;
+        let (read, not_read) = super::pasted_lines(i);
+        for r in read {
+            writeln!(out, "  - {}: {r}", words::READ)?;
+        }
+        for r in not_read {
+            writeln!(out, "  - {}: {r}", words::NOT_READ)?;
+        }
     }
     writeln!(out)?;
     let (roots, rest) = groups(report);

@@ -69,6 +69,48 @@ pub(crate) mod words {
     pub const MANUAL: &str = "manual step";
     pub const INPUTS: &str = "Input";
     pub const MORE: &str = "more, see --format json";
+    pub const PASTED: &str = "pasted text";
+    pub const READ: &str = "read";
+    pub const NOT_READ: &str = "not read";
+}
+
+/// How an input was obtained, for the input line: when collected, or that it was pasted.
+pub(crate) fn input_origin(i: &crate::diagnose::InputSummary) -> String {
+    if i.pasted.is_empty() {
+        format!("collected {}", i.collected_at)
+    } else {
+        let files: std::collections::BTreeSet<&str> =
+            i.pasted.iter().map(|p| p.file.as_str()).collect();
+        format!("{}, {} file(s)", words::PASTED, files.len())
+    }
+}
+
+/// The pieces of a pasted input, `file:first-last kind`, split into read and not read.
+pub(crate) fn pasted_lines(i: &crate::diagnose::InputSummary) -> (Vec<String>, Vec<String>) {
+    let mut read = Vec::new();
+    let mut not_read = Vec::new();
+    for p in &i.pasted {
+        let at = if p.lines[0] >= p.lines[1] {
+            format!("{}:{}", p.file, p.lines[0])
+        } else {
+            format!("{}:{}-{}", p.file, p.lines[0], p.lines[1])
+        };
+        let command = p
+            .command
+            .as_deref()
+            .map(|c| format!(" `{c}`"))
+            .unwrap_or_default();
+        let line = format!("{at} {}{command}", p.kind);
+        if p.read {
+            read.push(line);
+            not_read.extend(p.notes.iter().map(|n| format!("{at}: {n}")));
+        } else if p.kind == "not recognised" {
+            not_read.push(format!("{at}: {}", p.notes.join("; ")));
+        } else {
+            not_read.push(format!("{line}: {}", p.notes.join("; ")));
+        }
+    }
+    (read, not_read)
 }
 
 pub(crate) fn severity_word(s: Severity) -> &'static str {

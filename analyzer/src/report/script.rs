@@ -639,6 +639,7 @@ mod tests {
             collected_at: "2026-11-25T10:00:00Z".into(),
             proxy_mode: None,
             notes: Vec::new(),
+            pasted: Vec::new(),
         };
         let id = fix_id(&[input]);
         assert_eq!(id, "fix-etc-x-y-2026-11-25T10-00-00Z");

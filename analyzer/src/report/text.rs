@@ -48,10 +48,17 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
         if let Some(m) = &i.proxy_mode {
             facts.push(format!("kube-proxy mode {m}"));
         }
-        facts.push(format!("collected {}", i.collected_at));
+        facts.push(super::input_origin(i));
         writeln!(out, "{}: {} ({})", words::INPUTS, i.path, facts.join(", "))?;
         for n in &i.notes {
             writeln!(out, "  note: {n}")?;
+        }
+        let (read, not_read) = super::pasted_lines(i);
+        for r in read {
+            writeln!(out, "  {}: {r}", words::READ)?;
+        }
+        for r in not_read {
+            writeln!(out, "  {}: {r}", words::NOT_READ)?;
         }
     }
     writeln!(out)?;

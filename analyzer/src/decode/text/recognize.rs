@@ -486,7 +486,15 @@ pub fn from_content(body: &str) -> Option<TextKind> {
             return Some(TextKind::IpJson);
         }
     }
-    if any(&|l: &str| l.starts_with("apiVersion:")) && any(&|l: &str| l.starts_with("kind:")) {
+    // kubectl sorts the keys: a `kind: List` or a ConfigMap names its kind only after its
+    // items or data, possibly hundreds of lines down.
+    if any(&|l: &str| l.starts_with("apiVersion:"))
+        && any(&|l: &str| {
+            ["kind:", "items:", "data:", "metadata:", "spec:"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+    {
         return Some(TextKind::KubectlYaml);
     }
     if first.starts_with("Name:") && any(&|l: &str| l.starts_with("Namespace:")) {
@@ -830,6 +838,8 @@ mod tests {
             ("NAMESPACE     NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n", TextKind::KubectlTable),
             ("Name:              web\nNamespace:         default\nType: NodePort\n", TextKind::KubectlDescribe),
             ("apiVersion: v1\nkind: Service\n", TextKind::KubectlYaml),
+            ("apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Service\n", TextKind::KubectlYaml),
+            ("apiVersion: v1\ndata:\n  config.conf: |\n    mode: ipvs\n", TextKind::KubectlYaml),
             ("{\n  \"cniVersion\": \"0.3.1\",\n  \"name\": \"k8s-pod-network\",\n  \"plugins\": []\n}", TextKind::CniConfig),
             ("{\n    \"apiVersion\": \"v1\",\n    \"kind\": \"List\"\n}", TextKind::KubectlJson),
             ("Chain INPUT (policy ACCEPT 0 packets, 0 bytes)\n pkts bytes target\n", TextKind::IptablesList),

@@ -4,13 +4,14 @@
 //! loading modules on demand (PR #114669), which fails when the module is blocked, missing, or
 //! the container cannot trigger the load.
 
-use netsnap_bundle::names;
+use netsnap_bundle::{names, Status};
 
 use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::{module_absence_evidence, Check, CheckInfo};
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{self, ClusterFacts};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::load::Absence;
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-modules-missing",
@@ -100,13 +101,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             format!("{} {a}", names::IPVS_SERVICES),
         ));
     }
-    if cx
-        .node
-        .bundle
-        .evidence(names::PROC_NET_IP_VS)
-        .bytes()
-        .is_none()
-    {
+    // Only a collector's "no such file" says the kernel has no IPVS; a file that was merely
+    // not collected (or not pasted) says nothing.
+    if matches!(
+        cx.node.bundle.evidence(names::PROC_NET_IP_VS).absence(),
+        Some(Absence::NotCollected {
+            status: Status::Absent,
+            ..
+        })
+    ) {
         f.evidence.push(Evidence::new(
             names::PROC_NET_IP_VS,
             "file",

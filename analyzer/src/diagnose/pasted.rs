@@ -1,0 +1,396 @@
+//! Pasted text in the diagnosis: the node facts the collector stores as netlink (links,
+//! addresses, routes, the IPVS table) and `lsmod`'s module list, taken from the decoded text
+//! when the input has no native artifact for them; and citations, so that a finding made on
+//! pasted evidence points at the pasted file and line (`ticket.txt`, `line 7`) instead of a
+//! collector artifact the user never had.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use netsnap_bundle::{names, PastedSpan, Source};
+use serde::Serialize;
+
+use crate::decode::ipvs::IpvsTable;
+use crate::decode::modules::LoadedModule;
+use crate::decode::rtnl::{Address, Link, Route};
+use crate::decode::text::{TextContent, TextKind};
+use crate::diagnose::finding::Evidence;
+use crate::load::pasted::{is_read, kind_label, shows_table};
+use crate::load::{Bundle, PastedFile};
+
+/// Where each typed fact taken from text was read: per collector artifact it stands in for,
+/// the pieces (file and line range) and the line of every item by a key the evidence of a
+/// check names (interface, address, prefix, `addr:port`, module).
+#[derive(Debug, Default, Clone)]
+pub struct TextCitations {
+    by_artifact: BTreeMap<&'static str, Cited>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Cited {
+    /// (file, first line, last line) of each piece used.
+    pieces: Vec<(String, usize, usize)>,
+    /// (key, file, line).
+    items: Vec<(String, String, usize)>,
+}
+
+impl Cited {
+    fn piece(&mut self, file: &str, first: usize, last: usize) {
+        self.pieces.push((file.to_string(), first, last));
+    }
+
+    fn item(&mut self, key: String, file: &str, line: usize) {
+        self.items.push((key, file.to_string(), line));
+    }
+}
+
+/// The typed facts of a pasted input that has no native artifact for them.
+#[derive(Debug, Default)]
+pub struct TextFacts {
+    pub links: Option<Vec<Link>>,
+    pub addrs: Option<Vec<Address>>,
+    pub routes: Option<Vec<Route>>,
+    pub ipvs: Option<IpvsTable>,
+    pub modules: Option<BTreeMap<String, LoadedModule>>,
+    pub citations: TextCitations,
+}
+
+impl TextFacts {
+    /// Reads every piece of every pasted file. Pieces of the same kind add up (an `ip a` and
+    /// an `ip -d link` of the same node); an item seen twice keeps its first reading.
+    pub fn from_pasted(files: &[PastedFile]) -> Self {
+        let mut out = TextFacts::default();
+        let cites = &mut out.citations.by_artifact;
+        for f in files {
+            for p in f.pieces() {
+                let (first, last) = (p.piece.first_line, p.piece.last_line);
+                match &p.content {
+                    TextContent::Links(t) => {
+                        if !t.links.is_empty() {
+                            let links = out.links.get_or_insert_with(Vec::new);
+                            let c = cites.entry(names::RTNL_LINKS).or_default();
+                            c.piece(&f.path, first, last);
+                            for l in &t.links {
+                                let name = l.value.ifname().to_string();
+                                if links.iter().all(|k: &Link| k.ifname() != name) {
+                                    c.item(name, &f.path, l.line);
+                                    links.push(l.value.clone());
+                                }
+                            }
+                        }
+                        if !t.addresses.is_empty() {
+                            let addrs = out.addrs.get_or_insert_with(Vec::new);
+                            let c = cites.entry(names::RTNL_ADDRS).or_default();
+                            c.piece(&f.path, first, last);
+                            for a in &t.addresses {
+                                if !addrs.contains(&a.value) {
+                                    if let Some(ip) = a.value.ip {
+                                        c.item(ip.to_string(), &f.path, a.line);
+                                    }
+                                    addrs.push(a.value.clone());
+                                }
+                            }
+                        }
+                    }
+                    TextContent::Routes(t) if !t.routes.is_empty() => {
+                        let routes = out.routes.get_or_insert_with(Vec::new);
+                        let c = cites.entry(names::RTNL_ROUTES_V4).or_default();
+                        c.piece(&f.path, first, last);
+                        for r in &t.routes {
+                            if !routes.contains(&r.value) {
+                                c.item(r.value.dst.clone(), &f.path, r.line);
+                                routes.push(r.value.clone());
+                            }
+                        }
+                    }
+                    TextContent::Ipvs(t) if out.ipvs.is_none() && shows_table(t.view) => {
+                        let c = cites.entry(names::IPVS_SERVICES).or_default();
+                        c.piece(&f.path, first, last);
+                        for (i, s) in t.table.services.iter().enumerate() {
+                            if let (Some(line), Some(key)) = (
+                                t.service_lines.get(i),
+                                addr_port(s.service.addr, s.service.port),
+                            ) {
+                                c.item(key, &f.path, *line);
+                            }
+                        }
+                        out.ipvs = Some(t.table.clone());
+                    }
+                    TextContent::Modules(t) if !t.modules.is_empty() => {
+                        let modules = out.modules.get_or_insert_with(BTreeMap::new);
+                        let c = cites.entry(names::PROC_MODULES).or_default();
+                        c.piece(&f.path, first, last);
+                        for m in &t.modules {
+                            if !modules.contains_key(&m.value.name) {
+                                c.item(m.value.name.clone(), &f.path, m.line);
+                                modules.insert(m.value.name.clone(), m.value.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The IPv6 route artifact is cited like the IPv4 one: text has both in one paste.
+        if let Some(c) = cites.get(names::RTNL_ROUTES_V4).cloned() {
+            cites.insert(names::RTNL_ROUTES_V6, c);
+        }
+        if let Some(c) = cites.get(names::IPVS_SERVICES).cloned() {
+            cites.insert(names::IPVS_DESTS, c);
+        }
+        out
+    }
+}
+
+/// One piece of a pasted file, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PastedPiece {
+    pub file: String,
+    /// First and last line of its output (1-based, inclusive).
+    pub lines: [usize; 2],
+    /// The command line shown above it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// What it was recognised as (`ipvsadm`, `ip addr`, `kubectl YAML`, `not recognised`).
+    pub kind: &'static str,
+    /// Whether the analysis read it.
+    pub read: bool,
+    /// Why it was not read, or what was wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Every piece of every pasted file, in file order, with why a piece was not read.
+pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
+    let mut out = Vec::new();
+    for f in files {
+        for p in f.pieces() {
+            let read = is_read(p);
+            let mut notes: Vec<String> = p.all_issues().map(ToString::to_string).collect();
+            if let TextKind::Unknown(why) = &p.kind {
+                notes.insert(0, why.to_string());
+            } else if !read {
+                notes.insert(
+                    0,
+                    format!(
+                        "recognised as {}, which no check reads yet",
+                        kind_label(&p.kind)
+                    ),
+                );
+            }
+            out.push(PastedPiece {
+                file: f.path.clone(),
+                lines: [p.piece.first_line, p.piece.last_line],
+                command: p.piece.command.clone(),
+                kind: kind_label(&p.kind),
+                read,
+                notes,
+            });
+        }
+        for issue in &f.text.issues {
+            out.push(PastedPiece {
+                file: f.path.clone(),
+                lines: [1, 1],
+                command: None,
+                kind: "file",
+                read: true,
+                notes: vec![issue.to_string()],
+            });
+        }
+    }
+    out
+}
+
+/// `10.96.0.1:443`, `[fd00::1]:443`: how ipvsadm -Ln and the checks write a service.
+fn addr_port(addr: Option<IpAddr>, port: Option<u16>) -> Option<String> {
+    let port = port?;
+    Some(match addr? {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    })
+}
+
+/// Points evidence at pasted files: node evidence through the node's own input, Kubernetes
+/// evidence through whichever input the objects were pasted in.
+pub struct Citer<'a> {
+    node: &'a Bundle,
+    typed: &'a TextCitations,
+    k8s: &'a BTreeMap<String, Vec<PastedSpan>>,
+}
+
+impl<'a> Citer<'a> {
+    pub fn new(
+        node: &'a Bundle,
+        typed: &'a TextCitations,
+        k8s: &'a BTreeMap<String, Vec<PastedSpan>>,
+    ) -> Self {
+        Citer { node, typed, k8s }
+    }
+
+    /// The spans of every pasted `k8s/` artifact of all inputs (the first input's wins).
+    pub fn k8s_spans<'b>(
+        bundles: impl IntoIterator<Item = &'b Bundle>,
+    ) -> BTreeMap<String, Vec<PastedSpan>> {
+        let mut out = BTreeMap::new();
+        for b in bundles {
+            for a in &b.manifest().artifacts {
+                if let (true, Source::Pasted { spans }) = (a.path.starts_with("k8s/"), &a.source) {
+                    if !spans.is_empty() {
+                        out.entry(a.path.clone()).or_insert_with(|| spans.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn cite(&self, ev: &mut Evidence) {
+        if ev.artifact.starts_with("k8s/") {
+            if let Some(spans) = self.k8s.get(&ev.artifact) {
+                cite_spans(ev, spans);
+            }
+            return;
+        }
+        if !self.node.is_pasted() {
+            return;
+        }
+        // "manifest.json, <artifact>": why an artifact is missing; for a failed command the
+        // paste shows where it failed.
+        if ev.artifact == names::MANIFEST {
+            if let Some(Source::Pasted { spans }) = self
+                .node
+                .manifest()
+                .artifact(&ev.locator)
+                .map(|a| &a.source)
+            {
+                if let Some(s) = spans.first() {
+                    ev.artifact = s.file.clone();
+                    ev.locator = format!("line {}", s.first_line);
+                }
+            }
+            return;
+        }
+        if let Some(Source::Pasted { spans }) = self
+            .node
+            .manifest()
+            .artifact(&ev.artifact)
+            .map(|a| &a.source)
+        {
+            if !spans.is_empty() && self.node.file(&ev.artifact).is_some() {
+                cite_spans(ev, spans);
+                return;
+            }
+        }
+        if let Some(c) = self.typed.by_artifact.get(ev.artifact.as_str()) {
+            cite_items(ev, c);
+        }
+    }
+}
+
+/// `line N` of a derived artifact → the pasted file and its line.
+fn cite_spans(ev: &mut Evidence, spans: &[PastedSpan]) {
+    let Some(first) = spans.first() else { return };
+    let line = ev.locator.strip_prefix("line ").and_then(|r| {
+        let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
+        Some((digits.parse::<usize>().ok()?, r[digits.len()..].to_string()))
+    });
+    if let Some((n, rest)) = line {
+        let mut before = 0;
+        for s in spans {
+            if n > before && n <= before + s.lines {
+                ev.artifact = s.file.clone();
+                ev.locator = format!("line {}{rest}", s.first_line + n - before - 1);
+                return;
+            }
+            before += s.lines;
+        }
+    }
+    ev.artifact = first.file.clone();
+    ev.locator = format!(
+        "{} (lines {}-{})",
+        ev.locator,
+        first.first_line,
+        first.first_line + first.lines.saturating_sub(1)
+    );
+}
+
+/// A typed fact's evidence → the line of the item it names, else the piece it came from.
+fn cite_items(ev: &mut Evidence, c: &Cited) {
+    let named = |text: &str| {
+        c.items
+            .iter()
+            .find(|(key, ..)| contains_word(text, key))
+            .cloned()
+    };
+    if let Some((_, file, line)) = named(&ev.locator).or_else(|| named(&ev.excerpt)) {
+        ev.artifact = file;
+        ev.locator = format!("line {line} ({})", ev.locator);
+        return;
+    }
+    let files: BTreeSet<&str> = c.pieces.iter().map(|(f, ..)| f.as_str()).collect();
+    if let Some((file, first, last)) = c.pieces.first() {
+        ev.locator = format!("{} (lines {first}-{last})", ev.locator);
+        ev.artifact = if files.len() == 1 {
+            file.clone()
+        } else {
+            files.into_iter().collect::<Vec<_>>().join(", ")
+        };
+    }
+}
+
+/// `key` occurs in `text` not as part of a longer name or address (`eth1` is not in `eth10`,
+/// `10.0.0.1:80` is not in `10.0.0.1:8080`).
+fn contains_word(text: &str, key: &str) -> bool {
+    if key.is_empty() {
+        return false;
+    }
+    let inside = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(key).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + key.len()..].chars().next();
+        !before.is_some_and(|c| inside(c) || c == '.') && !after.is_some_and(inside)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_whole() {
+        assert!(contains_word("link eth1", "eth1"));
+        assert!(!contains_word("link eth10", "eth1"));
+        assert!(contains_word("TCP 10.0.0.1:80 rr", "10.0.0.1:80"));
+        assert!(!contains_word("TCP 10.0.0.1:8080", "10.0.0.1:80"));
+        assert!(contains_word("no ip_vs, ip_vs_rr.", "ip_vs_rr"));
+        assert!(!contains_word("ip_vs_rr", "ip_vs"));
+    }
+
+    #[test]
+    fn lines_of_a_concatenated_artifact_map_back() {
+        let spans = vec![
+            PastedSpan {
+                file: "a.txt".into(),
+                first_line: 10,
+                lines: 2,
+            },
+            PastedSpan {
+                file: "b.txt".into(),
+                first_line: 3,
+                lines: 5,
+            },
+        ];
+        let mut ev = Evidence::new("sysctl.txt", "line 4", "x");
+        cite_spans(&mut ev, &spans);
+        assert_eq!(
+            (ev.artifact.as_str(), ev.locator.as_str()),
+            ("b.txt", "line 4")
+        );
+        let mut ev = Evidence::new("sysctl.txt", "line 2 (eth0)", "x");
+        cite_spans(&mut ev, &spans);
+        assert_eq!(
+            (ev.artifact.as_str(), ev.locator.as_str()),
+            ("a.txt", "line 11 (eth0)")
+        );
+    }
+}
