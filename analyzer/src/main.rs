@@ -72,6 +72,16 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Turn a folder (or tar) of pasted text into a bundle: the files as they were under
+    /// `pasted/`, what they were read as at the collector's paths, the manifest saying which
+    /// lines of which file each artifact came from.
+    Import {
+        /// The folder of pasted files (or a tar of it).
+        input: PathBuf,
+        /// The bundle to write (.tar.gz).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -210,6 +220,37 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         .map_err(|source| Error::Output { source })?;
                 }
             }
+            Ok(Outcome::Clean)
+        }
+        Command::Import { input, output } => {
+            let bundle =
+                Bundle::open(&input).with_context(|| format!("cannot load {}", input.display()))?;
+            if !bundle.is_pasted() {
+                anyhow::bail!(
+                    "{} is already a bundle (its manifest is by {}); nothing to import",
+                    input.display(),
+                    bundle.manifest().collector.name
+                );
+            }
+            let tmp = output.with_extension("netsnap-partial");
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            bundle
+                .write_tar_gz(io::BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let read = bundle
+                .pasted()
+                .iter()
+                .flat_map(|f| f.pieces())
+                .filter(|p| netsnap::load::pasted::is_read(p))
+                .count();
+            eprintln!(
+                "netsnap: wrote {} ({} file(s), {read} piece(s) read)",
+                output.display(),
+                bundle.pasted().len()
+            );
             Ok(Outcome::Clean)
         }
         Command::Show {

@@ -296,13 +296,22 @@ pub fn parse_nft_json(input: &[u8]) -> NftRuleset {
             });
         }
     }
-    for (i, r) in out.rules.iter().enumerate() {
-        out.rules_by_chain
-            .entry((r.family.clone(), r.table.clone(), r.chain.clone()))
-            .or_default()
-            .push(i);
-    }
+    out.index_rules();
     out
+}
+
+impl NftRuleset {
+    /// Rebuilds the rules-by-chain index after `rules` was filled (the text parser of
+    /// `nft list ruleset` builds the same model).
+    pub(crate) fn index_rules(&mut self) {
+        self.rules_by_chain.clear();
+        for (i, r) in self.rules.iter().enumerate() {
+            self.rules_by_chain
+                .entry((r.family.clone(), r.table.clone(), r.chain.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
 }
 
 /// Reads the `nftables` array element by element up to the first damaged one.

@@ -12,12 +12,17 @@
 //!
 //! Pure: bytes in, values out.
 
+pub mod ip_json;
 pub mod ip_link;
 pub mod ip_route;
 pub mod ip_rule;
+pub mod iptables_list;
 pub mod ipvsadm;
 mod issue;
+pub mod kubectl_describe;
+pub mod kubectl_get;
 pub mod lsmod;
+pub mod nft;
 pub mod recognize;
 pub mod session;
 pub mod sysctl;
@@ -48,6 +53,14 @@ pub enum TextContent {
     /// `lsmod` or `/proc/modules`.
     Modules(lsmod::ModulesText),
     Sysctls(sysctl::SysctlText),
+    /// `kubectl get` tables: partial Services, Endpoints, EndpointSlices, Pods, Nodes.
+    KubectlTables(kubectl_get::TablesText),
+    /// `kubectl describe`: partial Services (with their Endpoints), Nodes, Pods.
+    KubectlDescribe(kubectl_describe::DescribeText),
+    /// `iptables -L -n [-v]`: one table, read as far as a listing carries it.
+    IptablesList(iptables_list::IptablesListText),
+    /// `nft list ruleset`.
+    Nft(nft::NftText),
     /// A kind another decoder reads (iptables-save: `decode::iptables`, ipset save:
     /// `decode::ipset`, kubectl YAML/JSON: `decode::k8s`), or one no decoder reads yet: the
     /// piece's text, whose line 1 is line `first_line` of the file.
@@ -78,6 +91,10 @@ impl TextPiece {
             TextContent::Rules(t) => &t.issues,
             TextContent::Modules(t) => &t.issues,
             TextContent::Sysctls(t) => &t.issues,
+            TextContent::KubectlTables(t) => &t.issues,
+            TextContent::KubectlDescribe(t) => &t.issues,
+            TextContent::Nft(t) => &t.issues,
+            TextContent::IptablesList(t) => &t.issues,
             TextContent::Text { .. } | TextContent::None => &[],
         };
         issues.iter()
@@ -145,10 +162,28 @@ pub fn decode_piece(piece: Piece, cut_at_end: bool) -> TextPiece {
             TextContent::Links(ip_link::parse(&src))
         }
         TextKind::IpRoute => TextContent::Routes(ip_route::parse(&src)),
+        TextKind::IpJson if !piece.body.is_empty() => match ip_json::parse(&src) {
+            ip_json::IpJsonText::Links(t) => TextContent::Links(t),
+            ip_json::IpJsonText::Routes(t) => TextContent::Routes(t),
+            ip_json::IpJsonText::Rules(t) => TextContent::Rules(t),
+            ip_json::IpJsonText::NotRead(why) => {
+                issues.extend(why);
+                TextContent::Text {
+                    text: piece.body.clone(),
+                    first_line: piece.first_line,
+                }
+            }
+        },
         TextKind::IpRule => TextContent::Rules(ip_rule::parse(&src)),
         TextKind::Lsmod => TextContent::Modules(lsmod::parse_lsmod(&src)),
         TextKind::ProcModules => TextContent::Modules(lsmod::parse_proc_modules(&src)),
         TextKind::Sysctl => TextContent::Sysctls(sysctl::parse(&src)),
+        TextKind::KubectlTable => TextContent::KubectlTables(kubectl_get::parse(&src)),
+        TextKind::KubectlDescribe => TextContent::KubectlDescribe(kubectl_describe::parse(&src)),
+        TextKind::IptablesList if !piece.body.is_empty() => {
+            TextContent::IptablesList(iptables_list::parse(&src))
+        }
+        TextKind::NftRuleset if !piece.body.is_empty() => TextContent::Nft(nft::parse(&src)),
         TextKind::Unknown(_) => TextContent::None,
         _ if piece.body.is_empty() => TextContent::None,
         _ => TextContent::Text {

@@ -12,12 +12,13 @@ use crate::decode::ipset::{parse_ipset_list, parse_ipset_save, Ipsets};
 use crate::decode::iptables::{parse_iptables_save_bytes, IptablesSave};
 use crate::decode::ipvs::IpvsTable;
 use crate::decode::k8s::{
-    self, ClusterState, EndpointSlice, Endpoints, KubeProxyConfiguration, Node, Pod,
+    self, ClusterState, EndpointSlice, Endpoints, K8sObject, KubeProxyConfiguration, Node, Pod,
 };
 use crate::decode::modules::{ModuleEvidence, ModuleStatus};
 use crate::decode::nft::{parse_nft_json, NftRuleset};
 use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
+use crate::decode::text::TextContent;
 use crate::diagnose::finding::Evidence;
 use crate::diagnose::pasted::{TextCitations, TextFacts};
 use crate::load::Bundle;
@@ -162,7 +163,7 @@ impl<'a> NodeFacts<'a> {
     /// (see [`NodeFacts::iptables_missing`] for why).
     pub fn iptables(&self) -> &[IptablesDump] {
         self.iptables.get_or_init(|| {
-            IPTABLES_COMMANDS
+            let mut dumps: Vec<IptablesDump> = IPTABLES_COMMANDS
                 .iter()
                 .filter_map(|(name, family)| {
                     let artifact = names::command_artifact(name);
@@ -173,7 +174,9 @@ impl<'a> NodeFacts<'a> {
                         save: parse_iptables_save_bytes(bytes),
                     })
                 })
-                .collect()
+                .collect();
+            dumps.extend(pasted_listings(self.bundle, &dumps));
+            dumps
         })
     }
 
@@ -185,11 +188,23 @@ impl<'a> NodeFacts<'a> {
             .collect()
     }
 
-    /// `nft -j list ruleset`, decoded on first use (several checks read it).
+    /// `nft -j list ruleset`, decoded on first use (several checks read it); for pasted text,
+    /// the first `nft list ruleset` pasted.
     pub fn nft(&self) -> &Known<NftRuleset> {
         self.nft.get_or_init(|| {
             text(self.bundle, &names::command_artifact(NFT_COMMAND))
                 .map(|t| parse_nft_json(t.as_bytes()))
+                .or_else(|m| {
+                    self.bundle
+                        .pasted()
+                        .iter()
+                        .flat_map(|f| f.pieces())
+                        .find_map(|p| match &p.content {
+                            TextContent::Nft(t) => Some(t.ruleset.clone()),
+                            _ => None,
+                        })
+                        .ok_or(m)
+                })
         })
     }
 
@@ -317,7 +332,8 @@ impl ClusterFacts {
     pub fn from_bundles<'b>(bundles: impl IntoIterator<Item = &'b Bundle>) -> Self {
         let mut facts = ClusterFacts::default();
         let prefix = format!("{}/", names::K8S_DIR);
-        for bundle in bundles {
+        let bundles: Vec<&Bundle> = bundles.into_iter().collect();
+        for &bundle in &bundles {
             // Listed artifacts, and files put into k8s/ by hand (a fixture, an import).
             let mut paths: Vec<&str> = bundle
                 .manifest()
@@ -353,8 +369,69 @@ impl ClusterFacts {
                 facts.texts.insert(path.to_string(), text);
             }
         }
+        facts.add_pasted_partials(&bundles);
         facts.index();
         facts
+    }
+
+    /// Objects from kubectl's human-readable output, which shows only some of their fields:
+    /// Nodes (their addresses tell which node a bundle is), and Services with their Endpoints
+    /// from `kubectl describe svc`, which prints every field the checks read. Never over an
+    /// object read from YAML or JSON. `kubectl get` tables of Services, Endpoints and Pods
+    /// leave out target ports, traffic policies and labels, so checks would read defaults as
+    /// facts: they are not used (the report lists them as not read).
+    fn add_pasted_partials(&mut self, bundles: &[&Bundle]) {
+        let st = &self.state;
+        let mut objects = Vec::new();
+        let node = |n: &Node| !st.nodes.iter().any(|m| m.metadata.name == n.metadata.name);
+        let same = |a: &k8s::ObjectMeta, b: &k8s::ObjectMeta| {
+            a.name == b.name && a.namespace == b.namespace
+        };
+        for p in bundles
+            .iter()
+            .flat_map(|b| b.pasted())
+            .flat_map(|f| f.pieces())
+        {
+            match &p.content {
+                TextContent::KubectlTables(t) => objects.extend(
+                    t.nodes
+                        .iter()
+                        .filter(|n| node(&n.value))
+                        .map(|n| K8sObject::Node(Box::new(n.value.clone()))),
+                ),
+                TextContent::KubectlDescribe(d) => {
+                    objects.extend(
+                        d.nodes
+                            .iter()
+                            .filter(|n| node(&n.value))
+                            .map(|n| K8sObject::Node(Box::new(n.value.clone()))),
+                    );
+                    for s in &d.services {
+                        if !st
+                            .services
+                            .iter()
+                            .any(|x| same(&x.metadata, &s.value.metadata))
+                        {
+                            objects.push(K8sObject::Service(Box::new(s.value.clone())));
+                        }
+                    }
+                    for e in &d.endpoints {
+                        if !st
+                            .endpoints
+                            .iter()
+                            .any(|x| same(&x.metadata, &e.value.metadata))
+                        {
+                            objects.push(K8sObject::Endpoints(Box::new(e.value.clone())));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !objects.is_empty() {
+            self.collected = true;
+            self.state.add(objects);
+        }
     }
 
     fn index(&mut self) {
@@ -526,6 +603,42 @@ pub fn identify_node(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Option<Nod
             name: n.metadata.name.clone(),
             basis: format!("its name matches the host name {host}"),
         })
+}
+
+/// Pasted `iptables -L` listings, one dump per family (its tables together), for the families
+/// no `iptables-save` output gives. The artifact is the pasted file: rules carry its lines.
+fn pasted_listings(bundle: &Bundle, saves: &[IptablesDump]) -> Vec<IptablesDump> {
+    let mut out: Vec<IptablesDump> = Vec::new();
+    for f in bundle.pasted() {
+        for p in f.pieces() {
+            let TextContent::IptablesList(t) = &p.content else {
+                continue;
+            };
+            let six = p
+                .piece
+                .command
+                .as_deref()
+                .is_some_and(|c| c.split_whitespace().any(|w| w.starts_with("ip6tables")));
+            let family = if six { 6 } else { 4 };
+            if saves.iter().any(|d| d.family == family) {
+                continue;
+            }
+            match out.iter_mut().find(|d| d.family == family) {
+                Some(d) => {
+                    d.save.tables.extend(t.save.tables.iter().cloned());
+                    if !d.artifact.split(" + ").any(|a| a == f.path) {
+                        d.artifact = format!("{} + {}", d.artifact, f.path);
+                    }
+                }
+                None => out.push(IptablesDump {
+                    artifact: f.path.clone(),
+                    family,
+                    save: t.save.clone(),
+                }),
+            }
+        }
+    }
+    out
 }
 
 fn missing(bundle: &Bundle, path: &str) -> Option<Missing> {

@@ -29,7 +29,7 @@ use facts::{identify_node, ClusterFacts, NodeFacts, NodeIdentity};
 
 /// The version of the JSON report's schema (`docs/report-schema.md`). A new optional field
 /// bumps the minor number, a changed or removed one the major.
-pub const REPORT_SCHEMA_VERSION: &str = "1.1";
+pub const REPORT_SCHEMA_VERSION: &str = "1.2";
 
 /// What every check declares about itself; `docs/checks.md` lists the same.
 #[derive(Debug, Clone, Copy)]

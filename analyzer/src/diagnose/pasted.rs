@@ -167,6 +167,16 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
         for p in f.pieces() {
             let read = is_read(p);
             let mut notes: Vec<String> = p.all_issues().map(ToString::to_string).collect();
+            if let TextContent::KubectlTables(t) = &p.content {
+                let unused =
+                    t.services.len() + t.endpoints.len() + t.endpoint_slices.len() + t.pods.len();
+                if unused > 0 {
+                    notes.push(format!(
+                        "{unused} Service, Endpoints or Pod row(s) not used: a table leaves out \
+                         target ports, traffic policies and labels (paste `-o yaml` instead)"
+                    ));
+                }
+            }
             if let TextKind::Unknown(why) = &p.kind {
                 notes.insert(0, why.to_string());
             } else if !read {

@@ -280,6 +280,37 @@ impl Bundle {
         &self.pasted
     }
 
+    /// Writes the bundle as a gzip-compressed tar, `manifest.json` first, entries sorted,
+    /// with fixed times and owners: the same bundle gives the same bytes.
+    pub fn write_tar_gz(&self, out: impl io::Write) -> Result<()> {
+        let output = |source| Error::Output { source };
+        let manifest = serde_json::to_vec_pretty(&self.manifest).map_err(|e| Error::Output {
+            source: io::Error::other(e),
+        })?;
+        let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        let entries = std::iter::once((names::MANIFEST, manifest.as_slice())).chain(
+            self.files
+                .iter()
+                .filter(|(p, _)| p.as_str() != names::MANIFEST)
+                .map(|(p, d)| (p.as_str(), d.as_slice())),
+        );
+        for (path, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_mtime(0);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_entry_type(tar::EntryType::Regular);
+            tar.append_data(&mut h, path, data).map_err(output)?;
+        }
+        tar.into_inner()
+            .and_then(flate2::write::GzEncoder::finish)
+            .and_then(|mut w| w.flush())
+            .map_err(output)
+    }
+
     /// Whether this input is pasted text rather than a collector's bundle.
     pub fn is_pasted(&self) -> bool {
         self.manifest.collector.name == pasted::IMPORTER

@@ -308,6 +308,12 @@ impl Derived {
             return;
         }
         if p.body.trim().is_empty() {
+            // A save tool prints nothing when there are no rules: that is its whole output.
+            if let Some(path) = p.command.as_deref().and_then(command_path) {
+                if path.starts_with("commands/ip") {
+                    self.texts.entry(path).or_default().1.push(span);
+                }
+            }
             return;
         }
         // `cat /etc/...`: the node file itself, whatever its content is.
@@ -387,18 +393,24 @@ pub fn is_read(piece: &TextPiece) -> bool {
         TextContent::Ipvs(t) => shows_table(t.view),
         TextContent::Links(_) | TextContent::Routes(_) | TextContent::Modules(_) => true,
         TextContent::Sysctls(_) => true,
+        // See `ClusterFacts::add_pasted_partials` for which partial objects are used.
+        TextContent::Nft(_) | TextContent::IptablesList(_) => true,
+        TextContent::KubectlTables(t) => !t.nodes.is_empty(),
+        TextContent::KubectlDescribe(d) => !d.services.is_empty() || !d.nodes.is_empty(),
         _ => false,
     };
     typed
         || derived_path(piece).is_some()
         || piece.piece.command.as_deref().and_then(cat_path).is_some()
-        || (matches!(piece.kind, TextKind::CommandError)
-            && piece
-                .piece
-                .command
-                .as_deref()
-                .and_then(command_path)
-                .is_some())
+        || piece
+            .piece
+            .command
+            .as_deref()
+            .and_then(command_path)
+            .is_some_and(|path| {
+                matches!(piece.kind, TextKind::CommandError)
+                    || (piece.piece.body.trim().is_empty() && path.starts_with("commands/ip"))
+            })
 }
 
 /// A short name of a piece's kind, for the report.
@@ -569,10 +581,15 @@ fn command_path(command: &str) -> Option<String> {
     let tool = tool.rsplit('/').next().unwrap_or(tool);
     Some(match tool {
         "ipvsadm" => names::IPVS_SERVICES.to_string(),
-        "iptables-save" | "iptables-legacy-save" | "iptables-nft-save" | "ip6tables-save" => {
-            names::command_artifact(tool)
+        "iptables-save"
+        | "iptables-legacy-save"
+        | "iptables-nft-save"
+        | "ip6tables-save"
+        | "ip6tables-legacy-save"
+        | "ip6tables-nft-save" => names::command_artifact(tool),
+        "ipset" if command.split_whitespace().any(|w| w == "save") => {
+            names::command_artifact("ipset-save")
         }
-        "ipset" => names::command_artifact("ipset-save"),
         "nft" => names::command_artifact("nft-list-ruleset"),
         _ => return None,
     })

@@ -131,6 +131,19 @@ fn content_summary(c: &TextContent) -> Value {
         TextContent::Sysctls(t) => json!({
             "values": t.values.iter().map(|(k, v)| (k.clone(), json!({"line": v.line, "value": v.value}))).collect::<BTreeMap<_, _>>(),
         }),
+        TextContent::KubectlTables(t) => serde_json::to_value(t).unwrap_or(Value::Null),
+        TextContent::KubectlDescribe(t) => serde_json::to_value(t).unwrap_or(Value::Null),
+        TextContent::Nft(t) => json!({
+            "tables": t.ruleset.tables.iter().zip(&t.table_lines).map(|(x, l)| json!({"line": l, "table": x})).collect::<Vec<_>>(),
+            "sets": t.ruleset.sets.iter().zip(&t.set_lines).map(|(x, l)| json!({"line": l, "name": x.name, "elements": x.elements.len()})).collect::<Vec<_>>(),
+            "chains": t.ruleset.chains.iter().zip(&t.chain_lines).map(|(x, l)| json!({"line": l, "chain": x})).collect::<Vec<_>>(),
+            "rules": t.ruleset.rules.iter().zip(&t.rule_lines).map(|(x, l)| json!({"line": l, "chain": x.chain, "rule": x.summary()})).collect::<Vec<_>>(),
+        }),
+        TextContent::IptablesList(t) => json!({
+            "table_stated": t.table_stated,
+            "chains": t.save.tables.iter().flat_map(|x| &x.chains).map(|c| json!({"line": c.line, "chain": c})).collect::<Vec<_>>(),
+            "rules": t.save.tables.iter().flat_map(|x| &x.rules).map(|r| json!({"line": r.line, "rule": r.raw})).collect::<Vec<_>>(),
+        }),
         TextContent::Text { text, first_line } => json!({
             "first_line": first_line,
             "lines": text.lines().count(),
@@ -683,4 +696,236 @@ fn cut_and_damaged_files_never_panic() {
         cut_reported * 100 >= cuts * 95,
         "{cut_reported} of {cuts} cuts reported"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `ip -j` pasted as text: the same values as iproute2's text of the same namespace, and as the
+// bundle's netlink dumps of the same VM-lab node.
+
+fn json_piece(file: &str, command: &str) -> TextPiece {
+    let p = decode_with_command(file, command);
+    assert_eq!(p.kind, TextKind::IpJson, "{file}");
+    assert!(
+        p.all_issues().next().is_none(),
+        "{file}: {:?}",
+        p.all_issues().collect::<Vec<_>>()
+    );
+    p
+}
+
+#[test]
+fn ip_json_equals_ip_text_of_the_same_namespace() {
+    for (text, command, json) in [
+        ("ip-link.txt", "ip link", "ip-link.ip-j.json"),
+        ("ip-d-link.txt", "ip -d link", "ip-d-link.ip-j.json"),
+        ("ip-a.txt", "ip a", "ip-a.ip-j.json"),
+    ] {
+        let from_text = decode_with_command(text, command);
+        let from_json = json_piece(json, &format!("ip -j {}", &command[3..]));
+        let (TextContent::Links(t), TextContent::Links(j)) =
+            (&from_text.content, &from_json.content)
+        else {
+            panic!("{json}: {:?}", from_json.content)
+        };
+        assert_eq!(t.links.len(), j.links.len(), "{json}");
+        for ((tl, tx), (jl, jx)) in t
+            .links
+            .iter()
+            .zip(&t.extras)
+            .zip(j.links.iter().zip(&j.extras))
+        {
+            let mut want = tl.value.clone();
+            // The text names the peer's netns (`link-netns nstextpeer1`), so its id and the
+            // peer's index are unknown there; ip -j carries them.
+            if tx.link_netns.is_some() {
+                assert!(
+                    want.summary.link_netnsid.is_none() && jl.value.summary.link_netnsid.is_some()
+                );
+                want.summary.link_netnsid = jl.value.summary.link_netnsid;
+                want.summary.link_index = jl.value.summary.link_index;
+                want.summary.link = jl.value.summary.link.clone();
+            }
+            // vxlan: the text omits the default `df unset`.
+            if let (Some(w), Some(j)) = (
+                want.linkinfo.as_mut().and_then(|i| i.info_data.as_mut()),
+                jl.value
+                    .linkinfo
+                    .as_ref()
+                    .and_then(|i| i.info_data.as_ref()),
+            ) {
+                if !w.contains_key("df") && j.get("df").is_some_and(|d| d == "unset") {
+                    w.insert("df".into(), "unset".into());
+                }
+            }
+            assert_eq!(jl.value, want, "{json} {}", tl.value.summary.ifname);
+            assert_eq!(jx.altnames, tx.altnames, "{json}");
+            assert_eq!(jx.addrgenmode, tx.addrgenmode, "{json}");
+            assert_eq!(jl.line, 1);
+        }
+        let ta: Vec<&rtnl::Address> = t.addresses.iter().map(|a| &a.value).collect();
+        let ja: Vec<&rtnl::Address> = j.addresses.iter().map(|a| &a.value).collect();
+        assert_eq!(ja, ta, "{json}");
+    }
+    for (text, command, json) in [
+        (
+            "ip-route-all.txt",
+            "ip route show table all",
+            "ip-route-all.ip-j.json",
+        ),
+        ("ip-route.txt", "ip route", "ip-route.ip-j.json"),
+        ("ip-6-route.txt", "ip -6 route", "ip-6-route.ip-j.json"),
+    ] {
+        let from_text = decode_with_command(text, command);
+        let jcmd = format!("ip -j {}", &command[3..]);
+        let from_json = decode_with_command(json, &jcmd);
+        let (TextContent::Routes(t), TextContent::Routes(j)) =
+            (&from_text.content, &from_json.content)
+        else {
+            panic!("{json}: {:?}", from_json.content)
+        };
+        assert_eq!(j.tables_stated, t.tables_stated, "{json}");
+        assert_eq!(j.issues.len(), t.issues.len(), "{json}: {:?}", j.issues);
+        let tr: Vec<&rtnl::Route> = t.routes.iter().map(|r| &r.value).collect();
+        let jr: Vec<&rtnl::Route> = j.routes.iter().map(|r| &r.value).collect();
+        assert_eq!(jr, tr, "{json}");
+    }
+    let from_text = decode_with_command("ip-rule.txt", "ip rule");
+    let from_json = json_piece("ip-rule.ip-j.json", "ip -j rule");
+    let (TextContent::Rules(t), TextContent::Rules(j)) = (&from_text.content, &from_json.content)
+    else {
+        panic!("{:?}", from_json.content)
+    };
+    let tr: Vec<&rtnl::Rule> = t.rules.iter().map(|r| &r.value).collect();
+    let jr: Vec<&rtnl::Rule> = j.rules.iter().map(|r| &r.value).collect();
+    assert_eq!(jr, tr);
+}
+
+/// `ip -j` of a VM-lab node against the bundle's netlink dumps collected on the same node.
+#[test]
+fn vm_lab_ip_json_equals_bundle_netlink() {
+    use netsnap_bundle::names;
+    let mut compared = 0;
+    for case in VM_LAB {
+        let bundle = crate::Bundle::open(vm_lab(case).join("bundle")).expect("bundle loads");
+        let file = |n: &str| bundle.file(n).expect("artifact");
+        let native_links = rtnl::decode_links(file(names::RTNL_LINKS)).items;
+        let native_addrs = rtnl::decode_addrs(file(names::RTNL_ADDRS)).items;
+        let link_names = rtnl::LinkNames::from_links(&native_links);
+        // The command each oracle file came from is in its index.txt (`FILE\trc=0\tCOMMAND`).
+        let index = String::from_utf8(read(&vm_lab(case).join("oracle/index.txt"))).expect("utf8");
+        let oracle_piece = |f: &str| {
+            let command = index
+                .lines()
+                .find_map(|l| {
+                    let mut w = l.splitn(3, '\t');
+                    (w.next() == Some(f)).then(|| w.nth(1)).flatten()
+                })
+                .expect("command in index.txt");
+            let text = String::from_utf8(read(&vm_lab(case).join("oracle").join(f))).expect("utf8");
+            let piece = Piece {
+                command: Some(command.to_string()),
+                command_line: None,
+                first_line: 1,
+                last_line: text.lines().count(),
+                body: text.trim_end().to_string(),
+            };
+            let p = decode_piece(piece, false);
+            assert_eq!(p.kind, TextKind::IpJson, "{case} {f}");
+            assert!(
+                p.all_issues().next().is_none(),
+                "{case} {f}: {:?}",
+                p.all_issues().collect::<Vec<_>>()
+            );
+            p.content
+        };
+        let TextContent::Links(l) = oracle_piece("ip-link.json") else {
+            panic!("{case} ip-link.json")
+        };
+        assert_eq!(l.links.len(), native_links.len(), "{case}");
+        for (mine, theirs) in l.links.iter().zip(&native_links) {
+            let ctx = format!("{case} {}", theirs.summary.ifname);
+            let mut want = theirs.clone();
+            // Only the netlink dump has the master's index.
+            want.summary.master_index = None;
+            assert_eq!(
+                serde_json::to_value(&mine.value).expect("json"),
+                serde_json::to_value(&want).expect("json"),
+                "{ctx}"
+            );
+            assert_eq!(mine.value.is_up(), theirs.is_up(), "{ctx}");
+            compared += 1;
+        }
+        let TextContent::Links(a) = oracle_piece("ip-addr.json") else {
+            panic!("{case} ip-addr.json")
+        };
+        // ip groups addresses under their links; the dump is ordered by family first.
+        // `tentative` (IPv6 DAD under way) changed between the oracle's `ip -j addr` and the
+        // collector's dump a moment later on the real VM: state, not parsing.
+        let key = |a: &rtnl::Address| {
+            let mut a = a.clone();
+            a.flags.remove("tentative");
+            (a.ifindex, a.ip, serde_json::to_string(&a).expect("json"))
+        };
+        let mut mine: Vec<_> = a.addresses.iter().map(|a| key(&a.value)).collect();
+        let mut theirs: Vec<_> = native_addrs.iter().map(key).collect();
+        mine.sort();
+        theirs.sort();
+        assert_eq!(mine, theirs, "{case} addresses");
+        compared += mine.len();
+        let routes = |artifact: &str| -> Vec<rtnl::Route> {
+            rtnl::decode_routes(artifact, file(artifact), &link_names)
+                .items
+                .into_iter()
+                .filter(|r| !r.cloned)
+                .collect()
+        };
+        let v6 = routes(names::RTNL_ROUTES_V6);
+        let all: Vec<rtnl::Route> = routes(names::RTNL_ROUTES_V4)
+            .into_iter()
+            .chain(v6.iter().cloned())
+            .collect();
+        // `ip route show table all` without -4/-6 lists both families.
+        for (f, native) in [("ip-route.json", all), ("ip-route6.json", v6)] {
+            let TextContent::Routes(r) = oracle_piece(f) else {
+                panic!("{case} {f}")
+            };
+            let native: Vec<rtnl::Route> = native
+                .into_iter()
+                .map(|mut r| {
+                    // The index of the output device is only in the dump.
+                    r.oif = None;
+                    r
+                })
+                .collect();
+            for m in &r.routes {
+                assert!(native.contains(&m.value), "{case} {f}: {:?}", m.value);
+                compared += 1;
+            }
+            // The oracle's `ip -j` ran while the link-local addresses were still tentative
+            // (see ip-addr.json), so their local-table routes were not there yet; the dump
+            // a moment later has them. Nothing else may differ.
+            let mine: Vec<&rtnl::Route> = r.routes.iter().map(|r| &r.value).collect();
+            for t in native.iter().filter(|t| !mine.contains(t)) {
+                assert!(
+                    t.table_id == 255 && t.dst.starts_with("fe80:"),
+                    "{case} {f}: missing {t:?}"
+                );
+            }
+        }
+        for (f, artifact) in [
+            ("ip-rule.json", names::RTNL_RULES_V4),
+            ("ip-rule6.json", names::RTNL_RULES_V6),
+        ] {
+            let native = rtnl::decode_rules(artifact, file(artifact)).items;
+            let TextContent::Rules(r) = oracle_piece(f) else {
+                panic!("{case} {f}")
+            };
+            assert_eq!(r.rules.len(), native.len(), "{case} {f}");
+            for (m, t) in r.rules.iter().zip(&native) {
+                assert_eq!(m.value, *t, "{case} {f}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100, "{compared}");
 }

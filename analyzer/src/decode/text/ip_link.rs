@@ -87,7 +87,7 @@ const GENERIC_DETAIL_KEYS: &[&str] = &[
 ];
 
 /// Address flags `print_ifa_flags` prints as words.
-const ADDR_FLAGS: &[&str] = &[
+pub(super) const ADDR_FLAGS: &[&str] = &[
     "secondary",
     "temporary",
     "nodad",
@@ -207,20 +207,7 @@ fn parse_header(line: &str) -> Option<Link> {
         .filter(|f| !f.is_empty())
         .map(String::from)
         .collect();
-    let mut raw = 0;
-    for f in &s.flags {
-        if let Some((_, bit)) = FLAG_BITS.iter().find(|(name, _)| name == f) {
-            raw |= bit;
-        } else if let Ok(bits) = u32::from_str_radix(f, 16) {
-            raw |= bits;
-        }
-    }
-    // print_link_flags prints NO-CARRIER for an up link without IFF_RUNNING and never prints
-    // RUNNING; the kernel (dev_get_flags) sets RUNNING only on a running (up) device.
-    if raw & IFF_UP != 0 && !s.flags.iter().any(|f| f == "NO-CARRIER") {
-        raw |= IFF_RUNNING;
-    }
-    s.raw_flags = raw;
+    s.raw_flags = raw_flags(&s.flags);
     let mut tok = rest.split_whitespace();
     while let Some(key) = tok.next() {
         let val = tok.next()?;
@@ -237,6 +224,24 @@ fn parse_header(line: &str) -> Option<Link> {
         }
     }
     Some(link)
+}
+
+/// `ifi_flags` rebuilt from the flag names iproute2 printed (text and `ip -j` alike).
+pub(super) fn raw_flags(flags: &[String]) -> u32 {
+    let mut raw = 0;
+    for f in flags {
+        if let Some((_, bit)) = FLAG_BITS.iter().find(|(name, _)| name == f) {
+            raw |= bit;
+        } else if let Ok(bits) = u32::from_str_radix(f, 16) {
+            raw |= bits;
+        }
+    }
+    // print_link_flags prints NO-CARRIER for an up link without IFF_RUNNING and never prints
+    // RUNNING; the kernel (dev_get_flags) sets RUNNING only on a running (up) device.
+    if raw & IFF_UP != 0 && !flags.iter().any(|f| f == "NO-CARRIER") {
+        raw |= IFF_RUNNING;
+    }
+    raw
 }
 
 /// `link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff [permaddr X] [link-netnsid N |
@@ -415,6 +420,12 @@ fn vxlan_data(w: &[&str]) -> Map<String, Value> {
                 }
                 i += 1;
             }
+            // vxlan_print_opt prints `df set|inherit` in text but not the default `unset`,
+            // which ip -j and the netlink decoder show.
+            "df" => {
+                put(&mut m, "df", next);
+                i += 1;
+            }
             "ageing" => {
                 if let Some(v) = num {
                     put(&mut m, "ageing", v);
@@ -441,22 +452,9 @@ fn vxlan_data(w: &[&str]) -> Map<String, Value> {
 
 /// The subset of `bridge_print_opt` the netlink decoder keeps: numbers under the same names.
 fn bridge_data(w: &[&str]) -> Map<String, Value> {
-    const KEYS: [&str; 11] = [
-        "forward_delay",
-        "hello_time",
-        "max_age",
-        "ageing_time",
-        "stp_state",
-        "priority",
-        "vlan_filtering",
-        "mcast_snooping",
-        "nf_call_iptables",
-        "nf_call_ip6tables",
-        "nf_call_arptables",
-    ];
     let mut m = Map::new();
     for pair in w.windows(2) {
-        if KEYS.contains(&pair[0]) {
+        if BRIDGE_KEYS.contains(&pair[0]) {
             if let Ok(v) = pair[1].parse::<u64>() {
                 put(&mut m, pair[0], v);
             }
@@ -464,6 +462,21 @@ fn bridge_data(w: &[&str]) -> Map<String, Value> {
     }
     m
 }
+
+/// The bridge options the netlink decoder keeps.
+pub(super) const BRIDGE_KEYS: [&str; 11] = [
+    "forward_delay",
+    "hello_time",
+    "max_age",
+    "ageing_time",
+    "stp_state",
+    "priority",
+    "vlan_filtering",
+    "mcast_snooping",
+    "nf_call_iptables",
+    "nf_call_ip6tables",
+    "nf_call_arptables",
+];
 
 /// `iptunnel_print_opt` (ip/link_iptnl.c): `ipip [ipip] remote A local A [dev D] ttl
 /// inherit|N [nopmtudisc|pmtudisc]`. Not verified on a real capture here (no ipip module in

@@ -31,7 +31,7 @@ const AF_INET6: u8 = 10;
 const RT_TABLE_MAIN: u32 = 254;
 
 /// `rtnl_rtntype_a2n`.
-fn type_id(name: &str) -> Option<u8> {
+pub(super) fn type_id(name: &str) -> Option<u8> {
     Some(match name {
         "unicast" => 1,
         "local" => 2,
@@ -60,13 +60,13 @@ pub(crate) fn table_id(name: &str) -> Option<u32> {
 }
 
 /// What the command line says about tables and family.
-struct Asked {
+pub(super) struct Asked {
     /// `Some(None)`: `table all`; `Some(Some(id))`: one table.
-    table: Option<Option<Option<u32>>>,
-    family: Option<u8>,
+    pub(super) table: Option<Option<Option<u32>>>,
+    pub(super) family: Option<u8>,
 }
 
-fn asked(command: Option<&str>) -> Asked {
+pub(super) fn asked(command: Option<&str>) -> Asked {
     let mut a = Asked {
         table: None,
         family: None,

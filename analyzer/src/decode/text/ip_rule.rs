@@ -3,8 +3,9 @@
 //! The shape is iproute2's `print_rule` (ip/iprule.c): `PRIO:\t[not ]from SRC [to DST] [tos T]
 //! [fwmark M[/MASK]] [iif I [[detached]]] [oif O] [l3mdev] [uidrange A-B] [tun_id N] [lookup
 //! TABLE [suppress_prefixlength N] [suppress_ifgroup G]] [goto N | nop | ACTION] [proto P]`.
-//! The family is known only from an address or the command line (`-6`); `from all` alone
-//! leaves it 0 (AF_UNSPEC).
+//! The family is known from an address or the command line: `-6`, else AF_INET (iprule.c lists
+//! IPv4 rules when no family is asked for); without a command line `from all` alone leaves it 0
+//! (AF_UNSPEC).
 
 use super::ip_route::table_id;
 use super::issue::TextIssue;
@@ -21,14 +22,13 @@ const WHAT: &str = "ip rule output";
 
 /// Parses `ip rule` text.
 pub fn parse(src: &Source<'_>) -> RulesText {
-    let family = src.command().and_then(|c| {
+    let family = src.command().map(|c| {
         let w: Vec<&str> = c.split_whitespace().collect();
         if w.contains(&"-6") {
-            Some(10)
-        } else if w.contains(&"-4") {
-            Some(2)
+            10
         } else {
-            None
+            // iprule.c lists AF_INET when no family is asked for.
+            2
         }
     });
     let mut out = RulesText::default();

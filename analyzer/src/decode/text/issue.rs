@@ -45,8 +45,25 @@ pub enum TextIssue {
     RouteTablesNotStated { first: usize, last: usize },
     #[error("line {line}: routing table {name:?} is named in /etc/iproute2/rt_tables of the node, whose number the paste does not say")]
     TableNameUnknown { line: usize, name: String },
+    #[error("line {line}: {what}: the key {key:?} is not read; its value was not used")]
+    UnknownKey {
+        line: usize,
+        what: &'static str,
+        key: String,
+    },
+    #[error(
+        "line {line}: iptables -v scaled these counters ({value:?}); their exact values are \
+         not known (iptables -x prints them exactly)"
+    )]
+    ListingCounterScaled { line: usize, value: String },
     #[error("line {line}: {command:?} printed no output")]
     NoOutput { line: usize, command: String },
+    #[error(
+        "line {line}: column {column:?} is not one netsnap reads; its values were kept as printed"
+    )]
+    UnknownColumn { line: usize, column: String },
+    #[error("line {line}: field {field:?} is not one netsnap reads; it was kept as printed")]
+    UnknownField { line: usize, field: String },
 }
 
 /// Why a piece of pasted text was not recognised, with what it looked like.

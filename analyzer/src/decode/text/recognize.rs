@@ -504,7 +504,9 @@ pub fn from_content(body: &str) -> Option<TextKind> {
         return Some(TextKind::KubectlTable);
     }
 
-    // Logs.
+    // Logs, with or without the `[pod/NAME/CONTAINER] ` of `kubectl logs --prefix`.
+    let is_klog_line = |l: &str| is_klog_line(without_pod_prefix(l));
+    let is_calico_log_line = |l: &str| is_calico_log_line(without_pod_prefix(l));
     if share(&is_klog_line) {
         let text: String = lines.join("\n").to_ascii_lowercase();
         let source = if text.contains("proxier")
@@ -618,6 +620,8 @@ fn is_ifconfig_header(l: &str) -> bool {
 }
 
 fn is_nft_table_line(l: &str) -> bool {
+    // `nft -a` appends `# handle N`.
+    let l = l.split_once(" # handle ").map_or(l, |(a, _)| a);
     let w: Vec<&str> = l.split_whitespace().collect();
     w.len() == 4
         && w[0] == "table"
@@ -637,6 +641,14 @@ fn is_kubectl_table_header(l: &str) -> bool {
             c.chars()
                 .all(|ch| ch.is_ascii_uppercase() || "-()/ ".contains(ch))
         })
+}
+
+/// A log line without the `[pod/NAME/CONTAINER] ` that `kubectl logs --prefix` puts first.
+fn without_pod_prefix(l: &str) -> &str {
+    match l.strip_prefix("[pod/").and_then(|r| r.split_once("] ")) {
+        Some((_, rest)) => rest,
+        None => l,
+    }
 }
 
 /// klog's header (k8s.io/klog `formatHeader`): `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`.
@@ -830,6 +842,8 @@ mod tests {
         for (body, want) in [
             ("I1125 10:00:00.000000       1 server_others.go:72] \"Using ipvs Proxier\"\nI1125 10:00:00.100000       1 proxier.go:350] x", TextKind::Klog(LogSource::KubeProxy)),
             ("2026-11-25 10:00:00.000 [INFO][57] felix/int_dataplane.go 1100: x\n", TextKind::CalicoLog),
+            ("[pod/calico-node-6jq7f/calico-node] 2026-11-20 08:20:00.412 [INFO][71] felix/int_dataplane.go 1100: x\n", TextKind::CalicoLog),
+            ("[pod/kube-proxy-t5d6r/kube-proxy] I1120 08:19:31.402117       1 server.go:698] \"Using ipvs Proxier\"\n", TextKind::Klog(LogSource::KubeProxy)),
             ("[    1.234567] IPVS: Registered protocols (TCP, UDP, SCTP, AH, ESP)\n", TextKind::Dmesg),
             ("Features for eth0:\nrx-checksumming: on\n", TextKind::EthtoolFeatures),
             ("table inet filter {\n\tchain input {\n", TextKind::NftRuleset),

@@ -1,0 +1,193 @@
+//! Native bundle vs pasted text of the same state: the VM-lab fixtures carry, next to the
+//! collector's bundle, the outputs of the real tools on the same node at the same moment
+//! (`oracle/`, listed with their command lines in `oracle/index.txt`). Pasted as one terminal
+//! session, with the bundle's kubectl YAML and logs as files beside it, they must give the
+//! same findings as the bundle: the same ids and subjects, severities and root causes.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use netsnap::diagnose::{analyze, Report};
+use netsnap::Bundle;
+
+fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// The oracle outputs as a `root@HOST:~#` session: each command line, then what it printed
+/// (standard output, then standard error, as a terminal shows them).
+fn session(oracle: &Path, host: &str) -> String {
+    let index = fs::read_to_string(oracle.join("index.txt")).expect("index.txt");
+    let mut out = String::new();
+    for line in index.lines() {
+        let mut f = line.splitn(3, '\t');
+        let (Some(file), Some(_rc), Some(command)) = (f.next(), f.next(), f.next()) else {
+            panic!("{}: bad index line {line:?}", oracle.display());
+        };
+        out.push_str(&format!("root@{host}:~# {command}\n"));
+        for part in [file.to_string(), format!("{file}.stderr")] {
+            if let Ok(text) = fs::read_to_string(oracle.join(&part)) {
+                out.push_str(&text);
+                if !text.is_empty() && !text.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out.push_str(&format!("root@{host}:~# \n"));
+    out
+}
+
+/// A folder as a user would fill it: the session, and each kubectl output in its own file.
+fn pasted_dir(case: &Path, bundle: &Bundle) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = &bundle.manifest().host.hostname;
+    fs::write(
+        dir.path().join("session.txt"),
+        session(&case.join("oracle"), host),
+    )
+    .expect("write session");
+    for path in bundle.paths().filter(|p| p.starts_with("k8s/")) {
+        let name = path.trim_start_matches("k8s/");
+        // version.json is `kubectl version`, which netsnap does not read from text.
+        if name == "version.json" {
+            continue;
+        }
+        let bytes = bundle.file(path).unwrap_or_default();
+        if !bytes.is_empty() {
+            fs::write(dir.path().join(name), bytes).expect("write kubectl output");
+        }
+    }
+    dir
+}
+
+fn keys(r: &Report) -> BTreeSet<String> {
+    r.findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:?}{}",
+                f.key(),
+                f.severity,
+                if f.root_cause { " root" } else { "" }
+            )
+        })
+        .collect()
+}
+
+fn equivalent(case: &str) -> Result<(), String> {
+    let dir = fixtures_root().join(case);
+    let bundle = Bundle::open(dir.join("bundle")).expect("bundle loads");
+    let native = analyze(&[(case.to_string(), &bundle)]);
+    let pasted_dir = pasted_dir(&dir, &bundle);
+    let pasted = Bundle::open(pasted_dir.path()).expect("pasted folder loads");
+    assert!(pasted.is_pasted());
+    let text = analyze(&[(case.to_string(), &pasted)]);
+    let (n, t) = (keys(&native), keys(&text));
+    if n == t {
+        return Ok(());
+    }
+    let unread: Vec<String> = text.inputs[0]
+        .pasted
+        .iter()
+        .filter(|p| !p.read)
+        .map(|p| format!("{}:{} {} {:?}", p.file, p.lines[0], p.kind, p.notes))
+        .collect();
+    Err(format!(
+        "{case}:\n  only native: {:?}\n  only pasted: {:?}\n  pieces not read: {unread:#?}",
+        n.difference(&t).collect::<Vec<_>>(),
+        t.difference(&n).collect::<Vec<_>>()
+    ))
+}
+
+#[test]
+fn pasted_oracle_outputs_give_the_native_findings() {
+    let cases = [
+        "nodeport-30081/1-modules-missing",
+        "nodeport-30081/2-ipip-always",
+        "nodeport-30081/3-tunl0-up",
+        "nodeport-30081/4-healthy",
+        "vm-lab/1-modules-missing",
+        "vm-lab/2-ipvs-services",
+        "vm-lab/3-healthy",
+    ];
+    let failures: Vec<String> = cases.iter().filter_map(|c| equivalent(c).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Evidence from pasted text cites the pasted file and line, never a collector artifact the
+/// user never had.
+#[test]
+fn pasted_evidence_cites_the_pasted_lines() {
+    let dir = fixtures_root().join("nodeport-30081/1-modules-missing");
+    let bundle = Bundle::open(dir.join("bundle")).expect("bundle loads");
+    let pasted_dir = pasted_dir(&dir, &bundle);
+    // What ipvsadm printed on the same kernel state (VM lab, ip_vs blocked), pasted apart.
+    let stderr = fs::read_to_string(
+        fixtures_root()
+            .join("vm-lab/1-modules-missing/oracle/ipvsadm-Ln.after-collector.txt.stderr"),
+    )
+    .expect("ipvsadm's error");
+    fs::write(
+        pasted_dir.path().join("ipvsadm.txt"),
+        format!("root@node1:~# ipvsadm -Ln\n{stderr}"),
+    )
+    .expect("write");
+    let pasted = Bundle::open(pasted_dir.path()).expect("pasted folder loads");
+    let report = analyze(&[("p".to_string(), &pasted)]);
+    let c01 = report
+        .findings
+        .iter()
+        .find(|f| f.id == "ipvs-modules-missing")
+        .expect("C01 from the pasted text");
+    let cited: Vec<(&str, &str)> = c01
+        .evidence
+        .iter()
+        .map(|e| (e.artifact.as_str(), e.locator.as_str()))
+        .collect();
+    // The kube-proxy mode from the pasted ConfigMap, at its line; the failed ipvsadm where
+    // it failed (line 2, modprobe's complaints come first: line 4); lsmod from the session.
+    assert!(cited.contains(&("ipvsadm.txt", "line 2")), "{cited:?}");
+    assert!(
+        cited
+            .iter()
+            .any(|(a, l)| *a == "session.txt" && l.contains("(lines ")),
+        "{cited:?}"
+    );
+    assert!(
+        cited
+            .iter()
+            .any(|(a, l)| *a == "configmap-kube-system-kube-proxy.yaml" && l.starts_with("line ")),
+        "{cited:?}"
+    );
+    for (artifact, _) in &cited {
+        assert!(
+            !artifact.starts_with("netlink/") && !artifact.starts_with("k8s/"),
+            "a collector artifact cited for pasted text: {cited:?}"
+        );
+    }
+}
+
+/// `netsnap import` writes a bundle that analyzes exactly like the folder it came from.
+#[test]
+fn an_imported_bundle_analyzes_like_its_folder() {
+    let dir = fixtures_root().join("nodeport-30081/2-ipip-always");
+    let bundle = Bundle::open(dir.join("bundle")).expect("bundle loads");
+    let pasted_dir = pasted_dir(&dir, &bundle);
+    let pasted = Bundle::open(pasted_dir.path()).expect("pasted folder loads");
+    let out = tempfile::tempdir().expect("temp dir");
+    let tgz = out.path().join("imported.tar.gz");
+    let mut bytes = Vec::new();
+    pasted.write_tar_gz(&mut bytes).expect("writes");
+    fs::write(&tgz, &bytes).expect("write tgz");
+    let imported = Bundle::open(&tgz).expect("imported bundle loads");
+    assert!(imported.is_pasted());
+    let a = serde_json::to_string(&analyze(&[("x".to_string(), &pasted)])).expect("json");
+    let b = serde_json::to_string(&analyze(&[("x".to_string(), &imported)])).expect("json");
+    assert_eq!(a, b);
+    // Written twice, the same bytes.
+    let mut again = Vec::new();
+    imported.write_tar_gz(&mut again).expect("writes");
+    assert_eq!(bytes, again);
+}
