@@ -63,6 +63,8 @@ pub struct NodeFacts<'a> {
     pub notes: Vec<String>,
     /// Where the facts taken from pasted text were read, for evidence.
     pub text_citations: TextCitations,
+    /// For pasted text: the links whose addresses a listing showed (None: all, as netlink).
+    addrs_shown_for: Option<std::collections::BTreeSet<String>>,
     iptables: OnceLock<Vec<IptablesDump>>,
     ipsets: OnceLock<Known<Ipsets>>,
     nft: OnceLock<Known<NftRuleset>>,
@@ -124,11 +126,15 @@ impl<'a> NodeFacts<'a> {
         let mut modules = modules;
         let mut modules_missing = modules_missing;
         let mut text_citations = TextCitations::default();
+        let mut addrs_shown_for = None;
         let (links, addrs, routes, ipvs) = if bundle.pasted().is_empty() {
             (links, addrs, routes, ipvs)
         } else {
             let text = TextFacts::from_pasted(bundle.pasted());
             text_citations = text.citations;
+            if addrs.is_err() {
+                addrs_shown_for = Some(text.addrs_shown_for);
+            }
             if modules.proc_modules.is_none() && text.modules.is_some() {
                 modules.proc_modules = text.modules;
                 modules.filtered = text.modules_filtered;
@@ -154,6 +160,7 @@ impl<'a> NodeFacts<'a> {
             ipvs,
             notes,
             text_citations,
+            addrs_shown_for,
             iptables: OnceLock::new(),
             ipsets: OnceLock::new(),
             nft: OnceLock::new(),
@@ -243,6 +250,23 @@ impl<'a> NodeFacts<'a> {
             .ok()?
             .iter()
             .find(|l| l.ifname() == name)
+    }
+
+    /// Whether the addresses of link `ifname` are known: collected (netlink lists them all),
+    /// or shown by a pasted address listing that covered that link.
+    pub fn addrs_known_for(&self, ifname: &str) -> Result<(), Missing> {
+        if let Err(m) = &self.addrs {
+            return Err(m.clone());
+        }
+        match &self.addrs_shown_for {
+            Some(shown) if !shown.contains(ifname) => Err(Missing {
+                artifact: names::RTNL_ADDRS.to_string(),
+                why: format!(
+                    "was not pasted for {ifname} (`ip a` shows addresses, `ip link` does not)"
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The addresses of the link with index `ifindex`.
@@ -371,8 +395,73 @@ impl ClusterFacts {
             }
         }
         facts.add_pasted_partials(&bundles);
+        facts.slices_from_endpoints();
         facts.index();
         facts
+    }
+
+    /// EndpointSlices from v1 Endpoints when no slice was read at all (only `kubectl get ep`
+    /// pasted, or a cluster from before EndpointSlices): the same content the EndpointSlice
+    /// controllers publish for a selector or mirror for custom Endpoints (kubernetes
+    /// pkg/controller/endpointslicemirroring): one slice per subset, ready addresses ready,
+    /// `notReadyAddresses` not ready, the subset's ports.
+    fn slices_from_endpoints(&mut self) {
+        let st = &mut self.state;
+        if !st.endpoint_slices.is_empty() || st.endpoints.is_empty() {
+            return;
+        }
+        let mut slices = Vec::new();
+        for e in &st.endpoints {
+            for (i, subset) in e.subsets.iter().enumerate() {
+                let endpoint = |a: &k8s::EndpointAddress, ready: bool| k8s::Endpoint {
+                    addresses: vec![a.ip.clone()],
+                    conditions: k8s::EndpointConditions {
+                        ready: Some(ready),
+                        serving: Some(ready),
+                        terminating: Some(false),
+                    },
+                    hostname: a.hostname.clone(),
+                    node_name: a.node_name.clone(),
+                    zone: None,
+                    target_ref: a.target_ref.clone(),
+                };
+                let endpoints: Vec<k8s::Endpoint> = subset
+                    .addresses
+                    .iter()
+                    .map(|a| endpoint(a, true))
+                    .chain(
+                        subset
+                            .not_ready_addresses
+                            .iter()
+                            .map(|a| endpoint(a, false)),
+                    )
+                    .collect();
+                let v6 = endpoints
+                    .first()
+                    .and_then(|x| x.addresses.first())
+                    .is_some_and(|a| a.contains(':'));
+                let mut metadata = k8s::ObjectMeta {
+                    name: format!("{}-from-endpoints-{i}", e.metadata.name),
+                    namespace: e.metadata.namespace.clone(),
+                    ..k8s::ObjectMeta::default()
+                };
+                metadata
+                    .labels
+                    .insert(k8s::SERVICE_NAME_LABEL.to_string(), e.metadata.name.clone());
+                slices.push(K8sObject::EndpointSlice(Box::new(EndpointSlice {
+                    metadata,
+                    address_type: if v6 { "IPv6" } else { "IPv4" }.to_string(),
+                    endpoints,
+                    ports: subset.ports.clone(),
+                })));
+            }
+        }
+        st.problems.push(
+            "no EndpointSlice was read: the v1 Endpoints stand in for them, as the EndpointSlice \
+             controllers would publish them"
+                .to_string(),
+        );
+        st.add(slices);
     }
 
     /// Objects from kubectl's human-readable output, which shows only some of their fields:

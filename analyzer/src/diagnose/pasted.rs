@@ -49,6 +49,9 @@ impl Cited {
 pub struct TextFacts {
     pub links: Option<Vec<Link>>,
     pub addrs: Option<Vec<Address>>,
+    /// The links an address listing showed (`ip a` lists every link, `ip a show eth0` one, `ip
+    /// link` none): the addresses of other links are unknown, not absent.
+    pub addrs_shown_for: BTreeSet<String>,
     pub routes: Option<Vec<Route>>,
     pub ipvs: Option<IpvsTable>,
     pub modules: Option<BTreeMap<String, LoadedModule>>,
@@ -68,6 +71,10 @@ impl TextFacts {
                 let (first, last) = (p.piece.first_line, p.piece.last_line);
                 match &p.content {
                     TextContent::Links(t) => {
+                        if lists_addresses(p) {
+                            out.addrs_shown_for
+                                .extend(t.links.iter().map(|l| l.value.ifname().to_string()));
+                        }
                         if !t.links.is_empty() {
                             let links = out.links.get_or_insert_with(Vec::new);
                             let c = cites.entry(names::RTNL_LINKS).or_default();
@@ -223,6 +230,31 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
         }
     }
     out
+}
+
+/// Whether a links piece is an address listing (`ip a`, `ip -j addr`, `ifconfig`, `ip -br a`).
+fn lists_addresses(p: &crate::decode::text::TextPiece) -> bool {
+    if matches!(p.kind, TextKind::IpAddr { .. } | TextKind::Ifconfig) {
+        return true;
+    }
+    if let TextContent::Links(t) = &p.content {
+        if !t.addresses.is_empty() {
+            return true;
+        }
+    }
+    let words: Vec<&str> = p
+        .piece
+        .command
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    words.first() == Some(&"ip")
+        && words
+            .iter()
+            .skip(1)
+            .find(|w| !w.starts_with('-'))
+            .is_some_and(|w| "address".starts_with(*w) && !w.is_empty())
 }
 
 /// `10.96.0.1:443`, `[fd00::1]:443`: how ipvsadm -Ln and the checks write a service.

@@ -79,11 +79,15 @@ pub fn module_absence_evidence(cx: &Context<'_>, modules: &[String]) -> Vec<Evid
     let mut ev = Vec::new();
     let list = modules.join(", ");
     if let Some(p) = &cx.node.modules.proc_modules {
-        ev.push(Evidence::new(
-            names::PROC_MODULES,
-            "whole file",
-            format!("no {list} among {} loaded modules", p.len()),
-        ));
+        let excerpt = match &cx.node.modules.filtered {
+            Some(Some(words)) => format!(
+                "no {list} among the {} loaded modules matching {}",
+                p.len(),
+                words.join(" or ")
+            ),
+            _ => format!("no {list} among {} loaded modules", p.len()),
+        };
+        ev.push(Evidence::new(names::PROC_MODULES, "whole file", excerpt));
     }
     if let Some(b) = &cx.node.modules.builtin {
         ev.push(Evidence::new(

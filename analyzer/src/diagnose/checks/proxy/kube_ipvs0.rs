@@ -66,6 +66,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         out.add(f);
         return;
     };
+    if let Err(m) = cx.node.addrs_known_for(KUBE_IPVS0) {
+        out.cannot(cx.not_concluded(
+            &INFO,
+            "whether kube-ipvs0 holds the Service addresses",
+            m.to_string(),
+            Some("ip -d addr show kube-ipvs0"),
+        ));
+        return;
+    }
     let have: Vec<IpAddr> = cx
         .node
         .addrs_of(link.summary.ifindex)
