@@ -240,7 +240,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
         residual_outside_node(&cx, &out.findings[before..], &mut out.not_concluded);
         let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
         for f in &mut out.findings[before..] {
-            f.evidence.iter_mut().for_each(|e| citer.cite(e));
+            f.evidence.retain_mut(|e| citer.cite(e));
         }
         let m = bundle.manifest();
         let mut notes = node.notes.clone();

@@ -125,19 +125,27 @@ impl TextFacts {
                         }
                         out.ipvs = Some(t.table.clone());
                     }
+                    // `lsmod | grep ip_vs` printing nothing: none of those is loaded.
+                    TextContent::None if empty_module_grep(p).is_some() => {
+                        out.modules_filtered = merge_filters(
+                            out.modules.is_none(),
+                            out.modules_filtered.take(),
+                            empty_module_grep(p),
+                        );
+                        out.modules.get_or_insert_with(BTreeMap::new);
+                        cites.entry(names::PROC_MODULES).or_default().piece(
+                            &f.path,
+                            p.piece.command_line.unwrap_or(first),
+                            last,
+                        );
+                    }
                     TextContent::Modules(t) if !t.modules.is_empty() => {
                         let filter = p.piece.command.as_deref().and_then(grep_filter);
-                        // An unfiltered list shows everything; filters add up.
-                        out.modules_filtered =
-                            match (out.modules.is_none(), out.modules_filtered.take(), filter) {
-                                (true, _, f) => f,
-                                (false, None, _) | (false, _, None) => None,
-                                (false, Some(Some(mut a)), Some(Some(b))) => {
-                                    a.extend(b);
-                                    Some(Some(a))
-                                }
-                                (false, Some(_), Some(_)) => Some(None),
-                            };
+                        out.modules_filtered = merge_filters(
+                            out.modules.is_none(),
+                            out.modules_filtered.take(),
+                            filter,
+                        );
                         let modules = out.modules.get_or_insert_with(BTreeMap::new);
                         let c = cites.entry(names::PROC_MODULES).or_default();
                         c.piece(&f.path, first, last);
@@ -187,6 +195,20 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
     for f in files {
         for p in f.pieces() {
             let read = is_read(p);
+            if let Some(Some(words)) = empty_module_grep(p) {
+                out.push(PastedPiece {
+                    file: f.path.clone(),
+                    lines: [p.piece.command_line.unwrap_or(p.piece.first_line); 2],
+                    command: p.piece.command.clone(),
+                    kind: "lsmod",
+                    read,
+                    notes: vec![format!(
+                        "printed nothing: no module matching {} is loaded",
+                        words.join(" or ")
+                    )],
+                });
+                continue;
+            }
             let mut notes: Vec<String> = p.all_issues().map(ToString::to_string).collect();
             if let TextContent::KubectlTables(t) = &p.content {
                 let unused =
@@ -230,6 +252,35 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
         }
     }
     out
+}
+
+type Filter = Option<Option<Vec<String>>>;
+
+/// The filter of module lists put together: an unfiltered list shows everything; filters add
+/// up. `first`: no list was read before this one.
+fn merge_filters(first: bool, before: Filter, this: Filter) -> Filter {
+    match (first, before, this) {
+        (true, _, f) => f,
+        (false, None, _) | (false, _, None) => None,
+        (false, Some(Some(mut a)), Some(Some(b))) => {
+            a.extend(b);
+            Some(Some(a))
+        }
+        (false, Some(_), Some(_)) => Some(None),
+    }
+}
+
+/// The filter of a module listing whose grep matched nothing (`lsmod | grep ip_vs` printing
+/// nothing, which is how people show a module is missing).
+pub fn empty_module_grep(p: &crate::decode::text::TextPiece) -> Filter {
+    let command = p.piece.command.as_deref()?;
+    let lists = command.starts_with("lsmod")
+        || command.starts_with("sudo lsmod")
+        || command.contains("/proc/modules");
+    if !lists || !p.piece.body.trim().is_empty() {
+        return None;
+    }
+    grep_filter(command)?.map(Some)
 }
 
 /// Whether a links piece is an address listing (`ip a`, `ip -j addr`, `ifconfig`, `ip -br a`).
@@ -300,31 +351,35 @@ impl<'a> Citer<'a> {
         out
     }
 
-    pub fn cite(&self, ev: &mut Evidence) {
+    /// Points `ev` at the pasted file and line it came from; false when it is no evidence
+    /// at all for pasted text (that nothing was pasted for an artifact says nothing of the node).
+    pub fn cite(&self, ev: &mut Evidence) -> bool {
         if ev.artifact.starts_with("k8s/") {
             if let Some(spans) = self.k8s.get(&ev.artifact) {
                 cite_spans(ev, spans);
             }
-            return;
+            return true;
         }
         if !self.node.is_pasted() {
-            return;
+            return true;
         }
         // "manifest.json, <artifact>": why an artifact is missing; for a failed command the
         // paste shows where it failed.
         if ev.artifact == names::MANIFEST {
-            if let Some(Source::Pasted { spans }) = self
+            let Some(Source::Pasted { spans }) = self
                 .node
                 .manifest()
                 .artifact(&ev.locator)
                 .map(|a| &a.source)
-            {
-                if let Some(s) = spans.first() {
-                    ev.artifact = s.file.clone();
-                    ev.locator = format!("line {}", s.first_line);
-                }
-            }
-            return;
+            else {
+                return true;
+            };
+            let Some(s) = spans.first() else {
+                return false;
+            };
+            ev.artifact = s.file.clone();
+            ev.locator = format!("line {}", s.first_line);
+            return true;
         }
         if let Some(Source::Pasted { spans }) = self
             .node
@@ -334,12 +389,13 @@ impl<'a> Citer<'a> {
         {
             if !spans.is_empty() && self.node.file(&ev.artifact).is_some() {
                 cite_spans(ev, spans);
-                return;
+                return true;
             }
         }
         if let Some(c) = self.typed.by_artifact.get(ev.artifact.as_str()) {
             cite_items(ev, c);
         }
+        true
     }
 }
 
@@ -378,13 +434,22 @@ fn cite_items(ev: &mut Evidence, c: &Cited) {
             .find(|(key, ..)| contains_word(text, key))
             .cloned()
     };
-    if let Some((_, file, line)) = named(&ev.locator).or_else(|| named(&ev.excerpt)) {
+    // Evidence about a whole listing ("no ip_vs among 14 modules") names no one item.
+    let item = if ev.locator == "whole file" {
+        None
+    } else {
+        named(&ev.locator).or_else(|| named(&ev.excerpt))
+    };
+    if let Some((_, file, line)) = item {
         ev.artifact = file;
         ev.locator = format!("line {line} ({})", ev.locator);
         return;
     }
     let files: BTreeSet<&str> = c.pieces.iter().map(|(f, ..)| f.as_str()).collect();
-    if let Some((file, first, last)) = c.pieces.first() {
+    if let Some((file, ..)) = c.pieces.first() {
+        let in_file = c.pieces.iter().filter(|(f, ..)| f == file);
+        let first = in_file.clone().map(|p| p.1).min().unwrap_or(1);
+        let last = in_file.map(|p| p.2).max().unwrap_or(first).max(first);
         ev.locator = format!("{} (lines {first}-{last})", ev.locator);
         ev.artifact = if files.len() == 1 {
             file.clone()

@@ -386,7 +386,8 @@ fn uname(piece: &Piece) -> Option<(Option<String>, String)> {
 
 /// Whether the analysis reads a piece: as a collector artifact, or as typed facts.
 pub fn is_read(piece: &TextPiece) -> bool {
-    if uname(&piece.piece).is_some() {
+    if uname(&piece.piece).is_some() || crate::diagnose::pasted::empty_module_grep(piece).is_some()
+    {
         return true;
     }
     let typed = match &piece.content {
