@@ -12,6 +12,8 @@
 //!
 //! Pure: bytes in, values out.
 
+pub mod ifconfig;
+pub mod ip_brief;
 pub mod ip_json;
 pub mod ip_link;
 pub mod ip_route;
@@ -46,7 +48,7 @@ pub struct Parsed<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TextContent {
     Ipvs(ipvsadm::IpvsText),
-    /// `ip link`, `ip -d link`, `ip addr`.
+    /// `ip link`, `ip -d link`, `ip addr`, `ip -j` of those, `ip -br link`/`addr`, `ifconfig`.
     Links(ip_link::LinksText),
     Routes(ip_route::RoutesText),
     Rules(ip_rule::RulesText),
@@ -161,6 +163,8 @@ pub fn decode_piece(piece: Piece, cut_at_end: bool) -> TextPiece {
         TextKind::IpLink { .. } | TextKind::IpAddr { .. } => {
             TextContent::Links(ip_link::parse(&src))
         }
+        TextKind::IpBrief if !piece.body.is_empty() => TextContent::Links(ip_brief::parse(&src)),
+        TextKind::Ifconfig if !piece.body.is_empty() => TextContent::Links(ifconfig::parse(&src)),
         TextKind::IpRoute => TextContent::Routes(ip_route::parse(&src)),
         TextKind::IpJson if !piece.body.is_empty() => match ip_json::parse(&src) {
             ip_json::IpJsonText::Links(t) => TextContent::Links(t),

@@ -91,6 +91,19 @@ fn content_summary(c: &TextContent) -> Value {
                 "services": services,
             })
         }
+        TextContent::Links(t) if t.ifindex_synthetic => json!({
+            "ifindex_synthetic": true,
+            "links": t.links.iter().map(|l| json!({
+                "line": l.line,
+                "raw_flags": format!("{:#x}", l.value.summary.raw_flags),
+                "link": l.value,
+            })).collect::<Vec<_>>(),
+            "addresses": t.addresses.iter().map(|a| json!({
+                "line": a.line,
+                "ifindex": a.value.ifindex,
+                "address": a.value,
+            })).collect::<Vec<_>>(),
+        }),
         TextContent::Links(t) => json!({
             "links": t.links.iter().zip(&t.extras).map(|(l, x)| json!({
                 "line": l.line,
@@ -154,7 +167,11 @@ fn content_summary(c: &TextContent) -> Value {
 
 fn corpus_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in [corpus_dir(), corpus_dir().join("iproute2-6.1")] {
+    for dir in [
+        corpus_dir(),
+        corpus_dir().join("iproute2-6.1"),
+        corpus_dir().join("ifconfig"),
+    ] {
         let entries = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
         for e in entries.flatten() {
@@ -245,7 +262,7 @@ fn decode_with_command(file: &str, command: &str) -> TextPiece {
 
 /// Every key of `mine` is in `theirs` with the same value, except those in `unknown_to_text`
 /// (which `mine` must not have); every key of `theirs` not in `not_in_text` is in `mine`.
-fn assert_fields(mine: &Value, theirs: &Value, not_in_text: &[&str], ctx: &str) {
+pub(super) fn assert_fields(mine: &Value, theirs: &Value, not_in_text: &[&str], ctx: &str) {
     let (Some(m), Some(t)) = (mine.as_object(), theirs.as_object()) else {
         panic!("{ctx}: not objects: {mine} / {theirs}");
     };
@@ -259,6 +276,23 @@ fn assert_fields(mine: &Value, theirs: &Value, not_in_text: &[&str], ctx: &str) 
                 "{ctx}: field {k} of ip -j missing from the text parse"
             );
         }
+    }
+}
+
+/// The links and addresses of a corpus file (path under `tests/data/pasted/`) decoded as one
+/// piece shown under `command`.
+pub(super) fn links_of(path: &str, command: &str) -> ip_link::LinksText {
+    let text = String::from_utf8(read(&corpus_dir().join(path))).expect("utf8");
+    let piece = Piece {
+        command: Some(command.to_string()),
+        command_line: None,
+        first_line: 1,
+        last_line: text.lines().count(),
+        body: text.trim_end().to_string(),
+    };
+    match decode_piece(piece, false).content {
+        TextContent::Links(t) => t,
+        c => panic!("{path}: {c:?}"),
     }
 }
 

@@ -30,6 +30,23 @@ pub struct LinksText {
     /// Addresses (with `ifindex` of their link), at their `inet`/`inet6` line.
     pub addresses: Vec<Parsed<Address>>,
     pub issues: Vec<TextIssue>,
+    /// The text printed no interface index (`ifconfig`, `ip -br`): every `ifindex` of
+    /// `links` and `addresses` is [`synthetic_ifindex`] of the link's name, which joins an
+    /// address to its link by name and matches no kernel index.
+    pub ifindex_synthetic: bool,
+}
+
+/// The index given to a link whose text shows no index: FNV-1a (32 bits) of its name with
+/// the top bit set. The kernel's indexes are positive `int`s (`dev_new_index`,
+/// net/core/dev.c), so this never equals one; the same name gets the same index in every
+/// piece, so addresses of one paste join links of another by name.
+pub fn synthetic_ifindex(name: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h | 0x8000_0000
 }
 
 /// Link facts of the text that [`Link`] has no field for.
@@ -242,6 +259,57 @@ pub(super) fn raw_flags(flags: &[String]) -> u32 {
         raw |= IFF_RUNNING;
     }
     raw
+}
+
+/// The flag names iproute2 prints for `ifi_flags` bits, in its order (`print_link_flags`,
+/// ip/ipaddress.c): `NO-CARRIER` for an up link without RUNNING, never RUNNING itself, the
+/// left-over bits in hex. For text that shows the bits but not iproute2's names (`ifconfig`).
+pub(super) fn ip_flag_names(raw: u32) -> Vec<String> {
+    const ORDER: [&str; 18] = [
+        "LOOPBACK",
+        "BROADCAST",
+        "POINTOPOINT",
+        "MULTICAST",
+        "NOARP",
+        "ALLMULTI",
+        "PROMISC",
+        "MASTER",
+        "SLAVE",
+        "DEBUG",
+        "DYNAMIC",
+        "AUTOMEDIA",
+        "PORTSEL",
+        "NOTRAILERS",
+        "UP",
+        "LOWER_UP",
+        "DORMANT",
+        "ECHO",
+    ];
+    let mut out = Vec::new();
+    if raw & IFF_UP != 0 && raw & IFF_RUNNING == 0 {
+        out.push("NO-CARRIER".to_string());
+    }
+    let mut left = raw & !IFF_RUNNING;
+    for name in ORDER {
+        if let Some((_, bit)) = FLAG_BITS.iter().find(|(n, _)| *n == name) {
+            if left & bit != 0 {
+                left &= !bit;
+                out.push(name.to_string());
+            }
+        }
+    }
+    if left != 0 {
+        out.push(format!("{left:x}"));
+    }
+    out
+}
+
+/// The `IFF_*` bit of a flag name as net-tools and iproute2 print it (RUNNING included).
+pub(super) fn flag_bit(name: &str) -> Option<u32> {
+    if name == "RUNNING" {
+        return Some(IFF_RUNNING);
+    }
+    FLAG_BITS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
 
 /// `link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff [permaddr X] [link-netnsid N |

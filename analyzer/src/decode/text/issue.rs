@@ -64,6 +64,17 @@ pub enum TextIssue {
     UnknownColumn { line: usize, column: String },
     #[error("line {line}: field {field:?} is not one netsnap reads; it was kept as printed")]
     UnknownField { line: usize, field: String },
+    #[error(
+        "lines {first}-{last}: ifconfig shows one IPv4 address per interface or label; \
+         secondary addresses without a label of their own are not in this output (`ip addr` \
+         shows them all)"
+    )]
+    IfconfigPrimaryOnly { first: usize, last: usize },
+    #[error(
+        "line {line}: ifconfig of net-tools 1.60 prints at most 9 characters of a name; \
+         {name:?} may be the start of a longer name"
+    )]
+    NameMayBeCut { line: usize, name: String },
 }
 
 /// Why a piece of pasted text was not recognised, with what it looked like.
