@@ -88,15 +88,42 @@ impl TextFacts {
                             }
                         }
                         if !t.addresses.is_empty() {
+                            // Addresses join their link by index, and indexes differ between
+                            // pastes (ifconfig and `ip -br` print none): join by name to the
+                            // link that was kept.
+                            let kept = out.links.as_deref().unwrap_or_default();
+                            let ifindex_of = |piece_index: u32| {
+                                let name = t
+                                    .links
+                                    .iter()
+                                    .find(|l| l.value.summary.ifindex == piece_index)?
+                                    .value
+                                    .ifname();
+                                kept.iter()
+                                    .find(|k| k.ifname() == name)
+                                    .map(|k| k.summary.ifindex)
+                            };
+                            let joined: Vec<(Address, usize)> = t
+                                .addresses
+                                .iter()
+                                .map(|a| {
+                                    let mut v = a.value.clone();
+                                    v.ifindex = ifindex_of(v.ifindex).unwrap_or(v.ifindex);
+                                    (v, a.line)
+                                })
+                                .collect();
                             let addrs = out.addrs.get_or_insert_with(Vec::new);
                             let c = cites.entry(names::RTNL_ADDRS).or_default();
                             c.piece(&f.path, first, last);
-                            for a in &t.addresses {
-                                if !addrs.contains(&a.value) {
-                                    if let Some(ip) = a.value.ip {
-                                        c.item(ip.to_string(), &f.path, a.line);
+                            for (a, line) in joined {
+                                let seen = addrs
+                                    .iter()
+                                    .any(|b: &Address| b.ifindex == a.ifindex && b.ip == a.ip);
+                                if !seen {
+                                    if let Some(ip) = a.ip {
+                                        c.item(ip.to_string(), &f.path, line);
                                     }
-                                    addrs.push(a.value.clone());
+                                    addrs.push(a);
                                 }
                             }
                         }
@@ -485,6 +512,42 @@ mod tests {
         assert!(!contains_word("TCP 10.0.0.1:8080", "10.0.0.1:80"));
         assert!(contains_word("no ip_vs, ip_vs_rr.", "ip_vs_rr"));
         assert!(!contains_word("ip_vs_rr", "ip_vs"));
+    }
+
+    #[test]
+    fn addresses_of_several_pastes_join_their_link_by_name() {
+        use crate::decode::text::decode_text;
+        let files = vec![
+            PastedFile {
+                path: "a.txt".into(),
+                text: decode_text(
+                    b"$ ip a\n1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff\n    inet 192.168.122.96/24 brd 192.168.122.255 scope global eth0\n       valid_lft forever preferred_lft forever\n",
+                ),
+            },
+            PastedFile {
+                path: "b.txt".into(),
+                text: decode_text(
+                    b"$ ip -br a\nlo               UNKNOWN        127.0.0.1/8\neth0             UP             192.168.122.96/24 10.0.0.9/24\n",
+                ),
+            },
+        ];
+        let t = TextFacts::from_pasted(&files);
+        let links = t.links.expect("links");
+        assert_eq!(links.len(), 2);
+        let eth0 = links
+            .iter()
+            .find(|l| l.ifname() == "eth0")
+            .expect("eth0")
+            .summary
+            .ifindex;
+        let addrs = t.addrs.expect("addresses");
+        let on_eth0: Vec<String> = addrs
+            .iter()
+            .filter(|a| a.ifindex == eth0)
+            .filter_map(|a| a.ip.map(|ip| ip.to_string()))
+            .collect();
+        assert_eq!(on_eth0, ["192.168.122.96", "10.0.0.9"]);
+        assert_eq!(addrs.len(), 3, "{addrs:?}");
     }
 
     #[test]
