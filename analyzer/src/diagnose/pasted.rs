@@ -166,6 +166,14 @@ impl TextFacts {
                             last,
                         );
                     }
+                    TextContent::Nft(t) => {
+                        // The ruleset itself is read by `NodeFacts::nft`; here only where.
+                        let c = cites.entry(NFT_ARTIFACT).or_default();
+                        c.piece(&f.path, first, last);
+                        for (chain, line) in t.ruleset.chains.iter().zip(&t.chain_lines) {
+                            c.item(chain.name.clone(), &f.path, *line);
+                        }
+                    }
                     TextContent::Modules(t) if !t.modules.is_empty() => {
                         let filter = p.piece.command.as_deref().and_then(grep_filter);
                         out.modules_filtered = merge_filters(
@@ -335,6 +343,10 @@ fn lists_addresses(p: &crate::decode::text::TextPiece) -> bool {
             .is_some_and(|w| "address".starts_with(*w) && !w.is_empty())
 }
 
+/// The collector's `nft -j list ruleset` artifact, which a pasted `nft list ruleset` stands
+/// in for.
+const NFT_ARTIFACT: &str = "commands/nft-j-list-ruleset.txt";
+
 /// `10.96.0.1:443`, `[fd00::1]:443`: how ipvsadm -Ln and the checks write a service.
 fn addr_port(addr: Option<IpAddr>, port: Option<u16>) -> Option<String> {
     let port = port?;
@@ -503,6 +515,14 @@ fn contains_word(text: &str, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nft_artifact_is_the_collectors() {
+        assert_eq!(
+            NFT_ARTIFACT,
+            names::command_artifact(crate::diagnose::facts::NFT_COMMAND)
+        );
+    }
 
     #[test]
     fn words_are_whole() {
