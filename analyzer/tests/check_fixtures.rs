@@ -408,8 +408,20 @@ fn json_fields_are_documented() {
         let v = serde_json::to_value(&r).expect("json");
         walk(&v, None, &mut fields);
     }
+    // The pasted-text fixtures (`inputs[].pasted`).
+    let pasted = fixtures_root().join("pasted");
+    for entry in fs::read_dir(&pasted).expect("fixtures/pasted") {
+        let input = entry.expect("entry").path().join("input");
+        if input.is_dir() {
+            let b = Bundle::open(&input).expect("pasted input loads");
+            let r = analyze(&[(input.display().to_string(), &b)]);
+            walk(&serde_json::to_value(&r).expect("json"), None, &mut fields);
+        }
+    }
     // The fixtures reach every part of the report, optional fields included.
     for f in [
+        "pasted",
+        "read",
         "explained_by",
         "would_confirm",
         "subject",
