@@ -9,7 +9,13 @@ use netsnap::decode::text::decode_text;
 use netsnap::load::pasted;
 
 fuzz_target!(|data: &[u8]| {
-    let lines = data.split(|b| *b == b'\n').count().max(1);
+    // Lines end at LF, CRLF or a lone CR, as the decoder (and most editors) count them.
+    let crs = data
+        .windows(2)
+        .filter(|w| w[0] == b'\r' && w[1] != b'\n')
+        .count()
+        + usize::from(data.last() == Some(&b'\r'));
+    let lines = data.split(|b| *b == b'\n').count() + crs;
     let decoded = decode_text(data);
     for p in &decoded.pieces {
         assert!(p.piece.first_line >= 1);

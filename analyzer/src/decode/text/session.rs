@@ -64,10 +64,19 @@ pub fn normalize(bytes: &[u8]) -> Normalized {
 /// colours of `ip -c`, `ls --color`), OSC (`ESC ] ... BEL` or `ESC ] ... ESC \`, e.g. a
 /// terminal title set by the prompt) or a two-character sequence.
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // A line end never belongs to a sequence: line numbers must stay those of the file.
+    if matches!(chars.peek(), Some('\n' | '\r')) {
+        return;
+    }
     match chars.next() {
         Some('[') => skip_csi(chars),
         Some(']') => {
-            while let Some(c) = chars.next() {
+            while let Some(&c) = chars.peek() {
+                if c == '\n' || c == '\r' {
+                    // An unterminated OSC: keep the line structure.
+                    break;
+                }
+                chars.next();
                 if c == '\u{7}' {
                     break;
                 }
@@ -75,10 +84,6 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
                     if chars.peek() == Some(&'\\') {
                         chars.next();
                     }
-                    break;
-                }
-                if c == '\n' || c == '\r' {
-                    // An unterminated OSC: keep the line structure.
                     break;
                 }
             }
@@ -90,6 +95,9 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     // Parameter and intermediate bytes are 0x20-0x3f; the final byte is 0x40-0x7e.
     while let Some(&c) = chars.peek() {
+        if c == '\n' || c == '\r' {
+            break;
+        }
         chars.next();
         if ('\u{40}'..='\u{7e}').contains(&c) || !('\u{20}'..='\u{3f}').contains(&c) {
             break;
@@ -336,6 +344,19 @@ mod tests {
         let n = normalize(b"\xff\n");
         assert_eq!(n.issues, vec![TextIssue::NotUtf8]);
         assert!(!n.ends_mid_line);
+    }
+
+    #[test]
+    fn escape_sequences_never_swallow_a_line_end() {
+        for input in [
+            "\u{1b}\nb\n",
+            "\u{1b}]0;title\nb\n",
+            "\u{1b}[1;3\nb\n",
+            "\u{9b}2\rb\n",
+        ] {
+            let n = normalize(input.as_bytes());
+            assert_eq!(n.text.lines().count(), 2, "{input:?} -> {:?}", n.text);
+        }
     }
 
     #[test]
