@@ -248,8 +248,17 @@ fn oracle(name: &str) -> Vec<Value> {
 }
 
 fn decode_with_command(file: &str, command: &str) -> TextPiece {
-    let text =
-        String::from_utf8(read(&corpus_dir().join("iproute2-6.1").join(file))).expect("utf8");
+    piece_of(&format!("iproute2-6.1/{file}"), command)
+}
+
+/// The text of a corpus file (path under `tests/data/pasted/`).
+pub(super) fn corpus_text(path: &str) -> String {
+    String::from_utf8(read(&corpus_dir().join(path))).expect("utf8")
+}
+
+/// A corpus file (path under `tests/data/pasted/`) decoded as one piece shown under `command`.
+pub(super) fn piece_of(path: &str, command: &str) -> TextPiece {
+    let text = corpus_text(path);
     let piece = Piece {
         command: Some(command.to_string()),
         command_line: None,
@@ -282,15 +291,7 @@ pub(super) fn assert_fields(mine: &Value, theirs: &Value, not_in_text: &[&str], 
 /// The links and addresses of a corpus file (path under `tests/data/pasted/`) decoded as one
 /// piece shown under `command`.
 pub(super) fn links_of(path: &str, command: &str) -> ip_link::LinksText {
-    let text = String::from_utf8(read(&corpus_dir().join(path))).expect("utf8");
-    let piece = Piece {
-        command: Some(command.to_string()),
-        command_line: None,
-        first_line: 1,
-        last_line: text.lines().count(),
-        body: text.trim_end().to_string(),
-    };
-    match decode_piece(piece, false).content {
+    match piece_of(path, command).content {
         TextContent::Links(t) => t,
         c => panic!("{path}: {c:?}"),
     }

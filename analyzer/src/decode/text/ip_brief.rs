@@ -340,16 +340,8 @@ mod tests {
 
     #[test]
     fn link_and_addr_lines_of_one_paste_add_up() {
-        let link = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/data/pasted/ifconfig/ip-br-link.txt"),
-        )
-        .expect("read");
-        let addr = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/data/pasted/ifconfig/ip-br-addr.txt"),
-        )
-        .expect("read");
+        let link = super::super::corpus::corpus_text("ifconfig/ip-br-link.txt");
+        let addr = super::super::corpus::corpus_text("ifconfig/ip-br-addr.txt");
         let both = parse_text(&(addr.clone() + &link), false);
         let only_link = links_of("ifconfig/ip-br-link.txt", "ip -br link");
         let only_addr = links_of("ifconfig/ip-br-addr.txt", "ip -br addr");

@@ -435,32 +435,16 @@ fn prefixed(opts: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::decode::iptables::{Rule, Table};
     use crate::decode::text::{decode_piece, Piece, TextContent};
 
     fn data(name: &str) -> String {
-        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/pasted/iptables")
-            .join(name);
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        super::super::corpus::corpus_text(&format!("iptables/{name}"))
     }
 
     fn listing(name: &str, command: &str) -> IptablesListText {
-        let body = data(name);
-        let p = decode_piece(
-            Piece {
-                command: Some(command.into()),
-                command_line: None,
-                first_line: 1,
-                last_line: body.lines().count(),
-                body: body.trim_end().to_string(),
-            },
-            false,
-        );
-        match p.content {
+        match super::super::corpus::piece_of(&format!("iptables/{name}"), command).content {
             TextContent::IptablesList(t) => t,
             other => panic!("{name}: {other:?}"),
         }
