@@ -219,6 +219,45 @@ fn annotations(f: &Field<'_>) -> std::collections::BTreeMap<String, String> {
 }
 
 /// `name  80/TCP` (a Service port's name, `<unset>` when empty, then PORT/PROTOCOL).
+/// How a metadata line of `kubectl describe` was shown.
+enum Shown {
+    Full(&'static str),
+    /// Annotations: describe leaves out `kubectl.kubernetes.io/last-applied-configuration`.
+    Part(&'static str),
+}
+
+/// The metadata lines every describe prints (`Name`, `Namespace`, `Labels`, `Annotations`).
+fn metadata_field(m: &mut crate::decode::k8s::ObjectMeta, f: &Field<'_>) -> Option<Shown> {
+    Some(match f.key {
+        "Name" => {
+            m.name = f.value.to_string();
+            Shown::Full("metadata.name")
+        }
+        "Namespace" => {
+            m.namespace = f.value.to_string();
+            Shown::Full("metadata.namespace")
+        }
+        "Labels" => {
+            m.labels = multiline_labels(f);
+            Shown::Full("metadata.labels")
+        }
+        "Annotations" => {
+            m.annotations = annotations(f);
+            Shown::Part("metadata.annotations")
+        }
+        _ => return None,
+    })
+}
+
+impl<T> Partial<T> {
+    fn record(&mut self, shown: Shown) {
+        match shown {
+            Shown::Full(path) => self.show(path),
+            Shown::Part(path) => self.show_part(path),
+        }
+    }
+}
+
 fn named_port(v: &str) -> Option<(String, i64, String)> {
     let (name, port) = v.rsplit_once(char::is_whitespace)?;
     let (port, proto) = port.split_once('/')?;
@@ -269,13 +308,10 @@ fn service(
                 e.show("metadata.namespace");
                 "metadata.namespace"
             }
-            "Labels" => {
-                s.value.metadata.labels = multiline_labels(f);
-                "metadata.labels"
-            }
-            "Annotations" => {
-                s.value.metadata.annotations = annotations(f);
-                s.show_part("metadata.annotations");
+            "Labels" | "Annotations" => {
+                if let Some(shown) = metadata_field(&mut s.value.metadata, f) {
+                    s.record(shown);
+                }
                 continue;
             }
             "Selector" => {
@@ -519,20 +555,11 @@ fn node(fields: &[Field<'_>], line: usize, issues: &mut Vec<TextIssue>) -> Parti
     p.printed = printed(fields);
     for f in fields {
         let v = f.value;
+        if let Some(shown) = metadata_field(&mut p.value.metadata, f) {
+            p.record(shown);
+            continue;
+        }
         let path = match f.key {
-            "Name" => {
-                p.value.metadata.name = v.to_string();
-                "metadata.name"
-            }
-            "Labels" => {
-                p.value.metadata.labels = multiline_labels(f);
-                "metadata.labels"
-            }
-            "Annotations" => {
-                p.value.metadata.annotations = annotations(f);
-                p.show_part("metadata.annotations");
-                continue;
-            }
             "Unschedulable" => {
                 p.value.spec.unschedulable = v == "true";
                 "spec.unschedulable"
@@ -646,24 +673,11 @@ fn pod(fields: &[Field<'_>], line: usize, issues: &mut Vec<TextIssue>) -> Partia
     for f in fields {
         let v = f.value;
         let status = &mut p.value.status;
+        if let Some(shown) = metadata_field(&mut p.value.metadata, f) {
+            p.record(shown);
+            continue;
+        }
         let path = match f.key {
-            "Name" => {
-                p.value.metadata.name = v.to_string();
-                "metadata.name"
-            }
-            "Namespace" => {
-                p.value.metadata.namespace = v.to_string();
-                "metadata.namespace"
-            }
-            "Labels" => {
-                p.value.metadata.labels = multiline_labels(f);
-                "metadata.labels"
-            }
-            "Annotations" => {
-                p.value.metadata.annotations = annotations(f);
-                p.show_part("metadata.annotations");
-                continue;
-            }
             // `NODE/HOSTIP`, or `<none>` before the pod is scheduled.
             "Node" => {
                 if let Some((node, host_ip)) = v.split_once('/') {
