@@ -191,3 +191,51 @@ fn an_imported_bundle_analyzes_like_its_folder() {
     imported.write_tar_gz(&mut again).expect("writes");
     assert_eq!(bytes, again);
 }
+
+/// An address listing of one link (`ip a show eth0`) beside `ip -d link` of all: the other
+/// links' addresses are unknown, not absent. kube-ipvs0's ClusterIPs are not judged, and the
+/// report says which links the listings covered.
+#[test]
+fn a_partial_address_listing_is_said_and_not_taken_as_absence() {
+    let root = fixtures_root().join("pasted");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in fs::read_dir(root.join("nodeport-30081-3-tunl0-up/input")).expect("input") {
+        let p = entry.expect("entry").path();
+        fs::copy(&p, dir.path().join(p.file_name().expect("name"))).expect("copy");
+    }
+    // eth0's block of the same capture's `ip a`, which is what `ip a show eth0` prints.
+    let ip_a = fs::read_to_string(root.join("vm-capture/np3/3-tunl0-up/ip-a.txt")).expect("ip a");
+    let eth0: Vec<&str> = ip_a
+        .lines()
+        .skip_while(|l| !l.starts_with("3: eth0"))
+        .take_while(|l| l.starts_with("3: eth0") || l.starts_with(' '))
+        .collect();
+    assert!(eth0.len() > 2, "{eth0:?}");
+    fs::write(
+        dir.path().join("eth0.txt"),
+        format!("root@node1:~# ip a show eth0\n{}\n", eth0.join("\n")),
+    )
+    .expect("write");
+    let b = Bundle::open(dir.path()).expect("loads");
+    let r = analyze(&[("p".to_string(), &b)]);
+    assert!(
+        r.findings.iter().all(|f| f.id != "kube-ipvs0-missing"),
+        "{:?}",
+        keys(&r)
+    );
+    assert!(
+        r.not_concluded.iter().any(|n| n.id == "kube-ipvs0-missing"),
+        "{:?}",
+        r.not_concluded
+    );
+    assert!(
+        r.inputs[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("cover 1 of") && n.contains("kube-ipvs0")),
+        "{:?}",
+        r.inputs[0].notes
+    );
+    // node1 is still recognised by eth0's address.
+    assert_eq!(r.inputs[0].node.as_deref(), Some("node1"));
+}

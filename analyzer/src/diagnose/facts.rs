@@ -147,6 +147,22 @@ impl<'a> NodeFacts<'a> {
                 ipvs.or_else(|m| text.ipvs.ok_or(m)),
             )
         };
+        if let (Some(shown), Ok(links)) = (&addrs_shown_for, &links) {
+            let unknown: Vec<&str> = links
+                .iter()
+                .map(Link::ifname)
+                .filter(|n| !shown.contains(*n))
+                .collect();
+            if !shown.is_empty() && !unknown.is_empty() {
+                notes.push(format!(
+                    "the pasted address listings cover {} of {} links: the addresses of {} are \
+                     unknown (paste `ip a` for all)",
+                    links.len() - unknown.len(),
+                    links.len(),
+                    unknown.join(", ")
+                ));
+            }
+        }
         NodeFacts {
             bundle,
             origin: origin.to_string(),
