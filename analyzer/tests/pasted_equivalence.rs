@@ -239,3 +239,33 @@ fn a_partial_address_listing_is_said_and_not_taken_as_absence() {
     // node1 is still recognised by eth0's address.
     assert_eq!(r.inputs[0].node.as_deref(), Some("node1"));
 }
+
+/// A copy of a pasted case's input without the files `leave_out`.
+fn input_without(case: &str, leave_out: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = fixtures_root().join("pasted").join(case).join("input");
+    for entry in fs::read_dir(&input).expect("input") {
+        let p = entry.expect("entry").path();
+        let name = p.file_name().expect("name").to_string_lossy().into_owned();
+        if !leave_out.contains(&name.as_str()) {
+            fs::copy(&p, dir.path().join(&name)).expect("copy");
+        }
+    }
+    dir
+}
+
+/// Without the kube-proxy ConfigMap, a ClusterIP among the IPVS virtual servers says IPVS
+/// mode, and the healthy node stays healthy; with another mode's rules beside it (iptables
+/// KUBE-SVC-* chains), the mode stays unknown.
+#[test]
+fn ipvs_mode_is_read_off_the_table_only_when_unambiguous() {
+    let healthy = input_without("nodeport-30081-4-healthy", &["kube-proxy-cm.yaml"]);
+    let b = Bundle::open(healthy.path()).expect("loads");
+    let r = analyze(&[("h".to_string(), &b)]);
+    assert_eq!(r.inputs[0].proxy_mode.as_deref(), Some("ipvs"));
+    assert!(!r.has_errors(), "{:?}", keys(&r));
+    let mixed = input_without("proxy-mode-mismatch", &["kube-proxy-cm.yaml"]);
+    let b = Bundle::open(mixed.path()).expect("loads");
+    let r = analyze(&[("m".to_string(), &b)]);
+    assert_eq!(r.inputs[0].proxy_mode, None, "{:?}", keys(&r));
+}

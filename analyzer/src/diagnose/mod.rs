@@ -361,7 +361,7 @@ fn residual_outside_node(cx: &Context<'_>, found: &[Finding], notes: &mut Vec<No
 /// benchmarks that time checks one by one.
 pub fn context<'a>(node: &'a NodeFacts<'a>, cluster: &'a ClusterFacts) -> Context<'a> {
     let identity = identify_node(node, cluster);
-    let proxy_mode = proxy_mode(cluster);
+    let proxy_mode = proxy_mode(cluster).or_else(|| ipvs_mode_seen(node, cluster));
     let mut cx = Context {
         node,
         cluster,
@@ -392,6 +392,61 @@ pub fn context<'a>(node: &'a NodeFacts<'a>, cluster: &'a ClusterFacts) -> Contex
         cx.ipvs_expected = Some(expect::expect_ipvs(&cluster.state, &inputs));
     }
     cx
+}
+
+/// IPVS mode read off the node when its configuration was not collected (pasted text seldom
+/// has the ConfigMap): a Service's ClusterIP is an IPVS virtual server, which only kube-proxy's
+/// IPVS mode programs (pkg/proxy/ipvs), and no other mode's rules are there (KUBE-SVC-*
+/// chains, table `ip kube-proxy`), whose leftovers would make the guess ambiguous.
+fn ipvs_mode_seen(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Option<ProxyMode> {
+    let table = node.ipvs.as_ref().ok()?;
+    let cluster_ips: Vec<(IpAddr, &str)> = cluster
+        .state
+        .services
+        .iter()
+        .flat_map(|s| {
+            let name = s.metadata.name.as_str();
+            s.spec
+                .cluster_ips
+                .iter()
+                .chain(std::iter::once(&s.spec.cluster_ip))
+                .filter_map(move |ip| Some((ip.parse().ok()?, name)))
+        })
+        .collect();
+    let (ip, port, service) = table.services.iter().find_map(|v| {
+        let addr = v.service.addr?;
+        let (_, service) = cluster_ips.iter().find(|(ip, _)| *ip == addr)?;
+        Some((addr, v.service.port.unwrap_or_default(), *service))
+    })?;
+    let at = match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    };
+    let iptables_mode = node.iptables().iter().any(|d| {
+        d.save
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .any(|c| c.name.starts_with("KUBE-SVC-"))
+    });
+    let nft_mode = node
+        .nft()
+        .as_ref()
+        .is_ok_and(|r| r.tables.iter().any(|t| t.name == "kube-proxy"));
+    if iptables_mode || nft_mode {
+        return None;
+    }
+    Some(ProxyMode {
+        mode: "ipvs".to_string(),
+        evidence: Evidence::new(
+            netsnap_bundle::names::IPVS_SERVICES,
+            format!("virtual server {at}"),
+            format!(
+                "Service {service}'s ClusterIP {at} is an IPVS virtual server: kube-proxy runs \
+                 in IPVS mode (its configuration was not collected)"
+            ),
+        ),
+    })
 }
 
 /// The configured proxy mode: the kube-proxy ConfigMap's `mode`, else a `--proxy-mode` flag
