@@ -2,16 +2,8 @@
 //! findings it must (and must not) produce. A case either is a whole bundle (`bundle/`) or
 //! starts from another fixture's bundle (`base:`) with files added or replaced (`overlay/`)
 //! and artifacts removed (`remove:`, recorded in the manifest as not collected).
-//!
-//! `case.txt`, one directive per line (`#` comments):
-//!   base: vm-lab/3-healthy/bundle      bundle to start from, relative to fixtures/
-//!   remove: sysctl.txt                 artifact to drop (manifest status `absent`)
-//!   must: ipvs-modules-missing         a finding with this id (or key) must be made
-//!   root: ipvs-modules-missing         ... and be a root cause
-//!   must-not: tunl0-routes-while-ipip-off
-//!   not-concluded: ipvs-modules-missing  a "cannot conclude" note of this check
-//!   healthy                            no finding at all (every check stays quiet)
-//!   exit: 1                            0 without error-level findings, 1 with
+//! The `case.txt` format is in `common/mod.rs`; `remove:` records the artifact in the
+//! manifest as `absent`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,54 +11,12 @@ use std::path::{Path, PathBuf};
 use netsnap::diagnose::{analyze, Report};
 use netsnap::Bundle;
 
-fn fixtures_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
+mod common;
 
-#[derive(Debug, Default)]
-struct Case {
-    dir: PathBuf,
-    base: Option<String>,
-    remove: Vec<String>,
-    must: Vec<String>,
-    root: Vec<String>,
-    must_not: Vec<String>,
-    not_concluded: Vec<String>,
-    healthy: bool,
-    exit: Option<u8>,
-}
+use common::{fixtures_root, Case};
 
 fn parse_case(dir: &Path) -> Case {
-    let text = fs::read_to_string(dir.join("case.txt")).expect("case.txt readable");
-    let mut c = Case {
-        dir: dir.to_path_buf(),
-        ..Case::default()
-    };
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line == "healthy" {
-            c.healthy = true;
-            continue;
-        }
-        let (k, v) = line
-            .split_once(':')
-            .unwrap_or_else(|| panic!("{}:{}: no directive", dir.display(), n + 1));
-        let v = v.trim().to_string();
-        match k.trim() {
-            "base" => c.base = Some(v),
-            "remove" => c.remove.push(v),
-            "must" => c.must.push(v),
-            "root" => c.root.push(v),
-            "must-not" => c.must_not.push(v),
-            "not-concluded" => c.not_concluded.push(v),
-            "exit" => c.exit = Some(v.parse().expect("exit status")),
-            other => panic!("{}:{}: unknown directive {other}", dir.display(), n + 1),
-        }
-    }
-    c
+    common::parse_case(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -167,12 +117,12 @@ fn check_case(c: &Case) -> Vec<String> {
         errs.push(format!("healthy fixture, but findings: {keys:?}"));
     }
     if let Some(exit) = c.exit {
-        let got = u8::from(report.has_errors());
+        let got = i32::from(report.has_errors());
         if got != exit {
             errs.push(format!("exit status {got}, want {exit}"));
         }
     }
-    if c.must.is_empty() && c.root.is_empty() && !c.healthy && c.not_concluded.is_empty() {
+    if !c.asserts_something() {
         errs.push("the case asserts nothing: add must:, root:, not-concluded: or healthy".into());
     }
     errs

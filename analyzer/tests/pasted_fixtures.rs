@@ -12,48 +12,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn pasted_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/pasted")
-}
+mod common;
 
-#[derive(Debug, Default)]
-struct Case {
-    dir: PathBuf,
-    must: Vec<String>,
-    root: Vec<String>,
-    must_not: Vec<String>,
-    not_concluded: Vec<String>,
-    healthy: bool,
-    exit: Option<i32>,
+use common::Case;
+
+fn pasted_root() -> PathBuf {
+    common::fixtures_root().join("pasted")
 }
 
 fn parse_case(dir: &Path) -> Result<Case, String> {
-    let text = fs::read_to_string(dir.join("case.txt")).map_err(|e| format!("case.txt: {e}"))?;
-    let mut c = Case {
-        dir: dir.to_path_buf(),
-        ..Case::default()
-    };
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line == "healthy" {
-            c.healthy = true;
-            continue;
-        }
-        let (k, v) = line
-            .split_once(':')
-            .ok_or_else(|| format!("case.txt:{}: no directive", n + 1))?;
-        let v = v.trim().to_string();
-        match k.trim() {
-            "must" => c.must.push(v),
-            "root" => c.root.push(v),
-            "must-not" => c.must_not.push(v),
-            "not-concluded" => c.not_concluded.push(v),
-            "exit" => c.exit = Some(v.parse().map_err(|e| format!("exit: {e}"))?),
-            other => return Err(format!("case.txt:{}: unknown directive {other}", n + 1)),
-        }
+    let c = common::parse_case(dir)?;
+    if c.base.is_some() || !c.remove.is_empty() {
+        return Err("base: and remove: apply to bundles, not to pasted text".into());
     }
     Ok(c)
 }
@@ -145,7 +115,7 @@ fn check_case(c: &Case) -> Vec<String> {
             errs.push(format!("exit status {status:?}, want {exit}"));
         }
     }
-    if c.must.is_empty() && c.root.is_empty() && !c.healthy && c.not_concluded.is_empty() {
+    if !c.asserts_something() {
         errs.push("the case asserts nothing: add must:, root:, not-concluded: or healthy".into());
     }
     errs
