@@ -414,6 +414,9 @@ pub fn is_read(piece: &TextPiece) -> bool {
             })
 }
 
+/// The kind label of a piece that was not recognised.
+pub const NOT_RECOGNISED: &str = "not recognised";
+
 /// A short name of a piece's kind, for the report.
 pub fn kind_label(kind: &TextKind) -> &'static str {
     match kind {
@@ -446,7 +449,7 @@ pub fn kind_label(kind: &TextKind) -> &'static str {
         TextKind::CniConfig => "CNI config",
         TextKind::Dmesg => "kernel log",
         TextKind::CommandError => "command error",
-        TextKind::Unknown(_) => "not recognised",
+        TextKind::Unknown(_) => NOT_RECOGNISED,
     }
 }
 

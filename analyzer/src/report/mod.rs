@@ -122,7 +122,7 @@ pub(crate) fn pasted_lines(i: &crate::diagnose::InputSummary) -> PastedLines {
                 }
             }
             notes.extend(p.notes.iter().map(|n| format!("{at}: {n}")));
-        } else if p.kind == "not recognised" {
+        } else if p.kind == crate::load::pasted::NOT_RECOGNISED {
             not_read.push(format!("{at}: {}", p.notes.join("; ")));
         } else {
             not_read.push(format!("{line}: {}", p.notes.join("; ")));

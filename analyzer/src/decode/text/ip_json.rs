@@ -170,6 +170,19 @@ impl Obj {
             bad: false,
         })
     }
+
+    /// An item of `ip -j`'s array, or an issue at `line` when it is not an object.
+    fn read(v: &Value, line: usize, issues: &mut Vec<TextIssue>) -> Option<Obj> {
+        let o = Obj::new(v);
+        if o.is_none() {
+            issues.push(TextIssue::Unreadable {
+                line,
+                what: WHAT,
+                reason: "not a JSON object",
+            });
+        }
+        o
+    }
     fn str(&mut self, k: &str) -> Option<String> {
         match self.m.remove(k)? {
             Value::String(s) => Some(s),
@@ -229,12 +242,7 @@ fn links(items: &[Value], line_of: &dyn Fn(usize) -> usize) -> LinksText {
     let mut out = LinksText::default();
     for (i, item) in items.iter().enumerate() {
         let line = line_of(i);
-        let Some(mut o) = Obj::new(item) else {
-            out.issues.push(TextIssue::Unreadable {
-                line,
-                what: WHAT,
-                reason: "not a JSON object",
-            });
+        let Some(mut o) = Obj::read(item, line, &mut out.issues) else {
             continue;
         };
         let mut l = Link::default();
@@ -375,12 +383,7 @@ fn routes(items: &[Value], line_of: &dyn Fn(usize) -> usize, command: Option<&st
     let mut any_table = false;
     for (i, item) in items.iter().enumerate() {
         let line = line_of(i);
-        let Some(mut o) = Obj::new(item) else {
-            out.issues.push(TextIssue::Unreadable {
-                line,
-                what: WHAT,
-                reason: "not a JSON object",
-            });
+        let Some(mut o) = Obj::read(item, line, &mut out.issues) else {
             continue;
         };
         let mut r = Route {
@@ -482,12 +485,7 @@ fn rules(items: &[Value], line_of: &dyn Fn(usize) -> usize, family: Option<u8>) 
     let mut out = RulesText::default();
     for (i, item) in items.iter().enumerate() {
         let line = line_of(i);
-        let Some(mut o) = Obj::new(item) else {
-            out.issues.push(TextIssue::Unreadable {
-                line,
-                what: WHAT,
-                reason: "not a JSON object",
-            });
+        let Some(mut o) = Obj::read(item, line, &mut out.issues) else {
             continue;
         };
         let mut r = Rule {
