@@ -562,7 +562,16 @@ fn client_probe(protocol: &str, address: &str, port_name: &str) -> Option<String
 fn fix_id(inputs: &[InputSummary]) -> String {
     let raw = inputs
         .iter()
-        .map(|i| format!("{}-{}", i.hostname, i.collected_at))
+        .map(|i| {
+            // Pasted text may name no host and has no collection time: the id must still be
+            // a name of its own for the rollback journal.
+            let host = if i.hostname.is_empty() {
+                "unknown-host"
+            } else {
+                &i.hostname
+            };
+            format!("{host}-{}", i.collected_at)
+        })
         .collect::<Vec<_>>()
         .join("-");
     let id: String = raw
@@ -641,6 +650,12 @@ mod tests {
             notes: Vec::new(),
             pasted: Vec::new(),
         };
+        let unnamed = InputSummary {
+            hostname: String::new(),
+            collected_at: String::new(),
+            ..input.clone()
+        };
+        assert_eq!(fix_id(&[unnamed]), "fix-unknown-host");
         let id = fix_id(&[input]);
         assert_eq!(id, "fix-etc-x-y-2026-11-25T10-00-00Z");
         assert!(!id.contains('/') && !id.contains(' '), "{id}");
