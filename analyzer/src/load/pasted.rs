@@ -316,15 +316,18 @@ impl Derived {
             }
             return;
         }
-        // `cat /etc/...`: the node file itself, whatever its content is.
+        // `cat /etc/...`: the node file itself, whatever its content is; shown twice, it is
+        // the same file, and the first showing stands.
         if let Some(path) = p.command.as_deref().and_then(cat_path) {
-            self.append(path, &p.body, span);
+            if !self.texts.contains_key(&path) {
+                self.append(path, &p.body, span);
+            }
             return;
         }
         let Some(path) = derived_path(piece) else {
             return;
         };
-        if path.starts_with("k8s/") && !path.starts_with("k8s/logs-") {
+        if is_document(&path) {
             // Documents do not concatenate like lines: a second paste of the same resource
             // gets its own artifact (every k8s/ artifact is read).
             let mut path = path;
@@ -344,6 +347,13 @@ impl Derived {
         entry.0.push_str(&ended(body));
         entry.1.push(span);
     }
+}
+
+/// Artifacts that are one document (YAML, JSON), not lines that add up.
+fn is_document(path: &str) -> bool {
+    (path.starts_with("k8s/") && !path.starts_with("k8s/logs-"))
+        || path.ends_with(".conflist")
+        || path == names::command_artifact("nft-j-list-ruleset")
 }
 
 fn ended(body: &str) -> String {
@@ -701,6 +711,23 @@ mod tests {
         let (_, files) = load(&[("a.yaml", svc), ("b.yaml", svc)]);
         assert!(files.contains_key("k8s/services.yaml"));
         assert!(files.contains_key("k8s/services.2.yaml"));
+    }
+
+    #[test]
+    fn json_documents_are_never_concatenated() {
+        let conf = "{\n  \"cniVersion\": \"0.3.1\",\n  \"name\": \"k8s-pod-network\",\n  \"plugins\": []\n}\n";
+        let (_, files) = load(&[("a.json", conf), ("b.json", conf)]);
+        let first = files
+            .get("files/etc/cni/net.d/pasted.conflist")
+            .expect("first");
+        assert_eq!(first.as_slice(), conf.as_bytes());
+        assert!(files.contains_key("files/etc/cni/net.d/pasted.2.conflist"));
+        let cat = format!("root@node1:~# cat /etc/cni/net.d/10-calico.conflist\n{conf}");
+        let (_, files) = load(&[("a.txt", &cat), ("b.txt", &cat)]);
+        let shown = files
+            .get("files/etc/cni/net.d/10-calico.conflist")
+            .expect("cat");
+        assert_eq!(shown.as_slice(), conf.as_bytes());
     }
 
     #[test]
