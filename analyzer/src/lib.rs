@@ -8,8 +8,10 @@ pub mod decode;
 pub mod diagnose;
 pub mod error;
 pub mod load;
+pub mod observe;
 pub mod report;
 pub mod show;
+pub mod signatures;
 
 pub use error::{Error, Result};
 pub use load::{Bundle, Evidence, Limits};
