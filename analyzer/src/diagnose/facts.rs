@@ -20,8 +20,10 @@ use crate::decode::rtnl::{self, Address, Link, LinkNames, Route};
 use crate::decode::sysctl::{parse_sysctls, SysctlValue};
 use crate::decode::text::TextContent;
 use crate::diagnose::finding::Evidence;
+use crate::diagnose::observations;
 use crate::diagnose::pasted::{TextCitations, TextFacts};
 use crate::load::Bundle;
+use crate::observe::{FactKind, Observation};
 use crate::show;
 
 /// The kernel's `local` routing table (`RT_TABLE_LOCAL`).
@@ -61,6 +63,8 @@ pub struct NodeFacts<'a> {
     pub ipvs: Known<IpvsTable>,
     /// Notes from decoding (partly undecodable artifacts), for the report.
     pub notes: Vec<String>,
+    /// What the input's messages (logs, kernel messages, pasted text) said, by signature.
+    pub observations: Vec<Observation>,
     /// Where the facts taken from pasted text were read, for evidence.
     pub text_citations: TextCitations,
     /// For pasted text: the links whose addresses a listing showed (None: all, as netlink).
@@ -164,6 +168,7 @@ impl<'a> NodeFacts<'a> {
             }
         }
         NodeFacts {
+            observations: observations::collect(bundle),
             bundle,
             origin: origin.to_string(),
             host: bundle.manifest().host.clone(),
@@ -248,7 +253,45 @@ impl<'a> NodeFacts<'a> {
 
     /// The status of a kernel module.
     pub fn module(&self, name: &str) -> ModuleStatus {
-        self.modules.status(name)
+        match self.modules.status(name) {
+            ModuleStatus::Unknown => {
+                self.module_observed(name)
+                    .map_or(ModuleStatus::Unknown, |o| match o.kind {
+                        FactKind::ModuleLoaded => ModuleStatus::Loaded {
+                            refcount: None,
+                            users: Vec::new(),
+                            state: String::new(),
+                        },
+                        FactKind::ModuleBuiltIn => ModuleStatus::BuiltIn {
+                            evidence: "a component's message",
+                        },
+                        _ => ModuleStatus::NotLoaded { config: None },
+                    })
+            }
+            known => known,
+        }
+    }
+
+    /// What a message said of module `name` when no module list was collected: the
+    /// strongest statement (a kernel's or tool's before a component's).
+    pub fn module_observed(&self, name: &str) -> Option<&Observation> {
+        self.observations
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.kind,
+                    FactKind::ModuleNotLoaded
+                        | FactKind::ModuleLoadFailed
+                        | FactKind::ModuleLoaded
+                        | FactKind::ModuleBuiltIn
+                ) && o.subject == name
+            })
+            .min_by_key(|o| o.certainty)
+    }
+
+    /// The observations of `kind`.
+    pub fn observed(&self, kind: FactKind) -> impl Iterator<Item = &Observation> {
+        observations::of_kind(&self.observations, kind)
     }
 
     /// A sysctl's value, when it was read.

@@ -13,7 +13,9 @@ pub mod expect_iptables;
 pub mod expect_nft;
 pub mod facts;
 pub mod finding;
+pub mod observations;
 pub mod pasted;
+pub mod suspects;
 
 use std::net::IpAddr;
 
@@ -226,6 +228,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
         (cluster, nodes)
     });
     let mut out = Outcome::default();
+    let mut suspected = Vec::new();
     let mut summaries = Vec::new();
     let mut checks_run = 0;
     let k8s_spans = pasted::Citer::k8s_spans(inputs.iter().map(|(_, b)| *b));
@@ -238,6 +241,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             checks_run += 1;
         }
         residual_outside_node(&cx, &out.findings[before..], &mut out.not_concluded);
+        suspected.extend(suspects::suspects(&cx, &out.findings[before..]));
         let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
         for f in &mut out.findings[before..] {
             f.evidence.retain_mut(|e| citer.cite(e));
@@ -261,6 +265,9 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     let mut not_concluded = out.not_concluded;
     not_concluded.sort();
     not_concluded.dedup();
+    // Suspects come first, in their rank order: they answer the question the user asked.
+    suspected.extend(not_concluded);
+    let not_concluded = suspected;
     let mut counts = Counts {
         checks: checks_run,
         not_concluded: not_concluded.len(),
@@ -361,7 +368,9 @@ fn residual_outside_node(cx: &Context<'_>, found: &[Finding], notes: &mut Vec<No
 /// benchmarks that time checks one by one.
 pub fn context<'a>(node: &'a NodeFacts<'a>, cluster: &'a ClusterFacts) -> Context<'a> {
     let identity = identify_node(node, cluster);
-    let proxy_mode = proxy_mode(cluster).or_else(|| ipvs_mode_seen(node, cluster));
+    let proxy_mode = proxy_mode(cluster)
+        .or_else(|| ipvs_mode_seen(node, cluster))
+        .or_else(|| proxy_mode_said(node));
     let mut cx = Context {
         node,
         cluster,
@@ -446,6 +455,25 @@ fn ipvs_mode_seen(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Option<ProxyM
                  in IPVS mode (its configuration was not collected)"
             ),
         ),
+    })
+}
+
+/// The configured proxy mode as kube-proxy's own messages state it, when neither its
+/// configuration nor the dataplane said: a fall-back names the mode it was configured with
+/// (`Can't use ipvs proxier, trying iptables proxier`), else the mode it says it uses.
+fn proxy_mode_said(node: &NodeFacts<'_>) -> Option<ProxyMode> {
+    use crate::observe::FactKind;
+    let (mode, o) = node
+        .observed(FactKind::ProxyModeFallback)
+        .map(|o| (o.subject.clone(), o))
+        .chain(
+            node.observed(FactKind::ProxyMode)
+                .map(|o| (o.value.clone(), o)),
+        )
+        .find(|(mode, _)| !mode.is_empty())?;
+    Some(ProxyMode {
+        mode: mode.to_ascii_lowercase(),
+        evidence: o.evidence.clone(),
     })
 }
 

@@ -255,8 +255,15 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
                     ));
                 }
             }
+            let said = crate::signatures::scan(&p.piece.body, &f.path, p.piece.first_line);
+            let read = read || !said.is_empty();
+            if !said.is_empty() {
+                notes.push(messages_note(&said));
+            }
             if let TextKind::Unknown(why) = &p.kind {
-                notes.insert(0, why.to_string());
+                if said.is_empty() {
+                    notes.insert(0, why.to_string());
+                }
             } else if !read {
                 notes.insert(
                     0,
@@ -266,11 +273,15 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
                     ),
                 );
             }
+            let kind = match (&p.kind, said.is_empty()) {
+                (TextKind::Unknown(_), false) => MESSAGES,
+                _ => kind_label(&p.kind),
+            };
             out.push(PastedPiece {
                 file: f.path.clone(),
                 lines: [p.piece.first_line, p.piece.last_line],
                 command: p.piece.command.clone(),
-                kind: kind_label(&p.kind),
+                kind,
                 read,
                 notes,
             });
@@ -287,6 +298,24 @@ pub fn pieces_of(files: &[PastedFile]) -> Vec<PastedPiece> {
         }
     }
     out
+}
+
+/// The kind label of a piece read only for the known messages in it (log lines, tool errors,
+/// probes amid prose).
+pub const MESSAGES: &str = "messages";
+
+/// "known messages: kube-proxy-ipvs-fallback-iptables (line 3), ...", at most a few named.
+fn messages_note(said: &[crate::signatures::Match]) -> String {
+    const NAMED: usize = 5;
+    let mut named: Vec<String> = said
+        .iter()
+        .take(NAMED)
+        .map(|m| format!("{} ({})", m.signature.id, m.observation.evidence.locator))
+        .collect();
+    if said.len() > NAMED {
+        named.push(format!("{} more", said.len() - NAMED));
+    }
+    format!("known messages: {}", named.join(", "))
 }
 
 type Filter = Option<Option<Vec<String>>>;

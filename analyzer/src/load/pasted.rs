@@ -89,15 +89,25 @@ pub fn build(loose: BTreeMap<String, Vec<u8>>) -> Result<Built> {
         });
         files.insert(pasted_artifact(&path), bytes);
     }
-    if decoded
-        .iter()
-        .all(|f| f.pieces().all(|p| matches!(p.kind, TextKind::Unknown(_))))
-    {
+    // Refused only when nothing at all was recognised: no piece of a known kind and no line a
+    // signature knows (one log line or error message in a page of prose is evidence).
+    let recognised = decoded.iter().any(|f| {
+        f.pieces().any(|p| {
+            !matches!(p.kind, TextKind::Unknown(_))
+                || !crate::signatures::scan(&p.piece.body, &f.path, p.piece.first_line).is_empty()
+        })
+    });
+    if !recognised {
         let names: Vec<&str> = decoded.iter().map(|f| f.path.as_str()).collect();
+        let texts: Vec<&str> = decoded
+            .iter()
+            .flat_map(|f| f.pieces().map(|p| p.piece.body.as_str()))
+            .collect();
         return Err(Error::NothingPasted {
             why: format!(
-                "no command output or Kubernetes object was recognised in {}",
-                names.join(", ")
+                "no command output, Kubernetes object or known message was recognised in {}. {}",
+                names.join(", "),
+                crate::diagnose::suspects::what_to_paste(&texts)
             ),
         });
     }

@@ -99,6 +99,13 @@ pub fn module_absence_evidence(cx: &Context<'_>, modules: &[String]) -> Vec<Evid
             ),
         ));
     }
+    if cx.node.modules.proc_modules.is_none() {
+        for module in modules {
+            if let Some(o) = cx.node.module_observed(module) {
+                ev.push(o.evidence.clone());
+            }
+        }
+    }
     if let Some(c) = &cx.node.modules.config {
         for module in modules {
             let sym = format!("CONFIG_{}", module.to_ascii_uppercase());
