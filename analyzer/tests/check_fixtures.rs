@@ -129,13 +129,15 @@ fn check_case(c: &Case) -> Vec<String> {
 }
 
 fn all_cases() -> Vec<Case> {
-    // fixtures/pasted holds loose pasted text, not bundles: tests/pasted_fixtures.rs runs it.
+    // fixtures/pasted and fixtures/threads hold loose pasted text, not bundles:
+    // tests/pasted_fixtures.rs and tests/threads.rs run them.
     let pasted = fixtures_root().join("pasted");
+    let threads = fixtures_root().join("threads");
     let mut cases: Vec<Case> = walkdir::WalkDir::new(fixtures_root())
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.path() != pasted)
+        .filter_entry(|e| e.path() != pasted && e.path() != threads)
         .filter_map(Result::ok)
         .filter(|e| e.file_name() == "case.txt")
         .filter_map(|e| e.path().parent().map(parse_case))

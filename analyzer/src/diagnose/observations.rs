@@ -8,8 +8,11 @@
 
 use netsnap_bundle::names;
 
+use crate::decode::text::kubectl_get::TablesText;
+use crate::decode::text::TextContent;
+use crate::diagnose::Evidence;
 use crate::load::Bundle;
-use crate::observe::{FactKind, Observation};
+use crate::observe::{Certainty, FactKind, Observation};
 use crate::signatures;
 
 /// Artifacts of a native bundle that hold messages: the kernel's and the components' logs
@@ -43,10 +46,81 @@ pub fn collect(bundle: &Bundle) -> Vec<Observation> {
                         .into_iter()
                         .map(|m| m.observation),
                 );
+                if let TextContent::KubectlTables(t) = &p.content {
+                    tables(t, &f.path, &mut out);
+                }
             }
         }
     }
     out
+}
+
+/// What kubectl tables state on their own: a Service whose Endpoints row shows `<none>`, and
+/// the pods of the Service path's components that are not running or not ready.
+fn tables(t: &TablesText, file: &str, out: &mut Vec<Observation>) {
+    let cite = |line: usize, excerpt: String| Evidence::new(file, format!("line {line}"), excerpt);
+    for e in &t.endpoints {
+        let shown = e.shown.contains("subsets.addresses");
+        let none = e.value.subsets.iter().all(|s| s.addresses.is_empty());
+        if shown && none {
+            let name = qualified(&e.value.metadata.namespace, &e.value.metadata.name);
+            out.push(Observation::new(
+                FactKind::ServiceNoEndpoints,
+                name.clone(),
+                "",
+                Certainty::Tool,
+                cite(e.line, format!("Endpoints {name}: <none>")),
+            ));
+        }
+    }
+    for p in &t.pods {
+        let name = p.value.metadata.name.as_str();
+        let Some(component) = COMPONENT_PODS
+            .iter()
+            .find(|c| name.starts_with(&format!("{c}-")))
+        else {
+            continue;
+        };
+        let printed = |h: &str| {
+            p.printed
+                .iter()
+                .find(|(k, _)| k == h)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let status = printed("STATUS");
+        let ready = printed("READY");
+        let not_ready = ready
+            .split_once('/')
+            .is_some_and(|(a, b)| a.trim() != b.trim());
+        if (!status.is_empty() && status != "Running" && status != "Completed") || not_ready {
+            out.push(Observation::new(
+                FactKind::ComponentNotRunning,
+                *component,
+                format!("{status} {ready}").trim().to_string(),
+                Certainty::Tool,
+                cite(p.line, format!("pod {name}: READY {ready} STATUS {status}")),
+            ));
+        }
+    }
+}
+
+/// Pod name prefixes of the components on the Service path (their DaemonSets' names).
+const COMPONENT_PODS: &[&str] = &[
+    "kube-proxy",
+    "calico-node",
+    "kube-flannel-ds",
+    "kube-flannel",
+    "cilium",
+    "coredns",
+    "speaker",
+];
+
+fn qualified(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    }
 }
 
 /// The observations of `kind`.
