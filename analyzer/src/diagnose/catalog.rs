@@ -108,4 +108,9 @@ pub const CATALOG: &[CatalogEntry] = &[
         "C41",
         "kube-proxy and kernel disagree on the IPVS netlink API",
     ),
+    e(
+        "C42",
+        "nftables mode: kernel lacks an nf_tables expression kube-proxy uses",
+    ),
+    e("C43", "nft version skew breaks kube-proxy nftables sync"),
 ];
