@@ -108,4 +108,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         "C41",
         "kube-proxy and kernel disagree on the IPVS netlink API",
     ),
+    e("C48", "flannel subnet lease and the bridge's subnet disagree"),
+    e("C49", "Calico IPIP pool, but pod-block routes bypass tunl0"),
+    e("C50", "Calico eBPF VXLAN broken across mixed Calico versions"),
 ];
