@@ -113,4 +113,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         "nftables mode: kernel lacks an nf_tables expression kube-proxy uses",
     ),
     e("C43", "nft version skew breaks kube-proxy nftables sync"),
+    e("C48", "flannel subnet lease and the bridge's subnet disagree"),
+    e("C49", "Calico IPIP pool, but pod-block routes bypass tunl0"),
+    e("C50", "Calico eBPF VXLAN broken across mixed Calico versions"),
 ];
