@@ -108,4 +108,16 @@ pub const CATALOG: &[CatalogEntry] = &[
         "C41",
         "kube-proxy and kernel disagree on the IPVS netlink API",
     ),
+    e(
+        "C54",
+        "k3s ServiceLB (klipper-lb) pod cannot get its host ports",
+    ),
+    e(
+        "C55",
+        "MetalLB skips nodes labelled exclude-from-external-load-balancers",
+    ),
+    e(
+        "C56",
+        "LoadBalancer address put in spec.externalIPs, never announced",
+    ),
 ];
