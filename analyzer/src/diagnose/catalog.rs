@@ -120,4 +120,8 @@ pub const CATALOG: &[CatalogEntry] = &[
         "C56",
         "LoadBalancer address put in spec.externalIPs, never announced",
     ),
+    e(
+        "C57",
+        "MetalLB layer2 answers ARP from several interfaces of one node",
+    ),
 ];
