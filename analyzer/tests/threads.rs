@@ -233,10 +233,7 @@ fn judge(c: &ThreadCase) -> Judged {
         let _ = write!(said, "suspects: {}", suspects.join(" > "));
     }
     if said.is_empty() {
-        said = format!(
-            "nothing at error or warning; {} not concluded",
-            notes.len()
-        );
+        said = format!("nothing at error or warning; {} not concluded", notes.len());
     }
     Judged { right, why, said }
 }
@@ -309,7 +306,11 @@ fn threads_corpus() {
             Err(e) => errors.push(format!("{}: {e}", d.display())),
         }
     }
-    assert!(errors.is_empty(), "bad thread cases:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "bad thread cases:\n{}",
+        errors.join("\n")
+    );
     let want = generate(&cases);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/threads.md");
     if std::env::var_os("NETSNAP_UPDATE_DOCS").is_some() {

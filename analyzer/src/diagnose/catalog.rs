@@ -113,7 +113,29 @@ pub const CATALOG: &[CatalogEntry] = &[
         "nftables mode: kernel lacks an nf_tables expression kube-proxy uses",
     ),
     e("C43", "nft version skew breaks kube-proxy nftables sync"),
-    e("C48", "flannel subnet lease and the bridge's subnet disagree"),
+    e(
+        "C48",
+        "flannel subnet lease and the bridge's subnet disagree",
+    ),
     e("C49", "Calico IPIP pool, but pod-block routes bypass tunl0"),
-    e("C50", "Calico eBPF VXLAN broken across mixed Calico versions"),
+    e(
+        "C50",
+        "Calico eBPF VXLAN broken across mixed Calico versions",
+    ),
+    e(
+        "C54",
+        "k3s ServiceLB (klipper-lb) pod cannot get its host ports",
+    ),
+    e(
+        "C55",
+        "MetalLB skips nodes labelled exclude-from-external-load-balancers",
+    ),
+    e(
+        "C56",
+        "LoadBalancer address put in spec.externalIPs, never announced",
+    ),
+    e(
+        "C57",
+        "MetalLB layer2 answers ARP from several interfaces of one node",
+    ),
 ];
