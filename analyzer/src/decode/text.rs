@@ -27,6 +27,7 @@ pub mod lsmod;
 pub mod nft;
 pub mod recognize;
 pub mod session;
+pub mod shapes;
 pub mod sysctl;
 
 #[cfg(test)]

@@ -469,6 +469,7 @@ pub fn kind_label(kind: &TextKind) -> &'static str {
         TextKind::CniConfig => "CNI config",
         TextKind::Dmesg => "kernel log",
         TextKind::CommandError => "command error",
+        TextKind::Shown(shape) => shape.label(),
         TextKind::Unknown(_) => NOT_RECOGNISED,
     }
 }

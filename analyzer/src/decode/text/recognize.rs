@@ -87,6 +87,9 @@ pub enum TextKind {
     /// A tool's error message instead of its output (`Can't initialize ipvs: Protocol not
     /// available`, `command not found`).
     CommandError,
+    /// Output of a recognised shape that no parser reads into the model (tcpdump, conntrack,
+    /// firewall status...).
+    Shown(super::shapes::Shape),
     Unknown(UnknownReason),
 }
 
@@ -101,7 +104,10 @@ pub fn recognize(command: Option<&str>, body: &str) -> TextKind {
             looked_like: String::new(),
         });
     }
-    let by_content = from_content(body);
+    let by_content = from_content(body).or_else(|| {
+        let lines: Vec<&str> = body.lines().take(SIGNATURE_LINES).collect();
+        super::shapes::shape_of(&lines).map(TextKind::Shown)
+    });
     let Some(command) = command else {
         return by_content.unwrap_or_else(|| unknown(UnknownWhy::NoSignature, body));
     };
