@@ -104,12 +104,18 @@ pub fn recognize(command: Option<&str>, body: &str) -> TextKind {
             looked_like: String::new(),
         });
     }
-    let by_content = from_content(body).or_else(|| {
+    let by_content = from_content(body);
+    // Shapes no parser reads come last: a tool's error message is a command error first.
+    let shown = |otherwise: TextKind| {
         let lines: Vec<&str> = body.lines().take(SIGNATURE_LINES).collect();
-        super::shapes::shape_of(&lines).map(TextKind::Shown)
-    });
+        super::shapes::shape_of(&lines).map_or(otherwise, TextKind::Shown)
+    };
     let Some(command) = command else {
-        return by_content.unwrap_or_else(|| unknown(UnknownWhy::NoSignature, body));
+        return match by_content {
+            Some(k) => k,
+            None if looks_like_error(body) => TextKind::CommandError,
+            None => shown(unknown(UnknownWhy::NoSignature, body)),
+        };
     };
     match (from_command(command), by_content) {
         // The command refines what the content cannot say (numeric or not, ip addr vs link).
@@ -117,10 +123,10 @@ pub fn recognize(command: Option<&str>, body: &str) -> TextKind {
         (Some(_), Some(b)) => b,
         (Some(TextKind::Lsmod), None) if is_lsmod_body(body) => TextKind::Lsmod,
         (Some(_), None) if looks_like_error(body) => TextKind::CommandError,
-        (Some(_), None) => unknown(UnknownWhy::CommandOutputMismatch, body),
+        (Some(_), None) => shown(unknown(UnknownWhy::CommandOutputMismatch, body)),
         (None, Some(b)) => b,
         (None, None) if looks_like_error(body) => TextKind::CommandError,
-        (None, None) => unknown(UnknownWhy::CommandNotRead, body),
+        (None, None) => shown(unknown(UnknownWhy::CommandNotRead, body)),
     }
 }
 

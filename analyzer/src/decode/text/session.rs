@@ -303,9 +303,16 @@ pub fn split(text: &str) -> Vec<Piece> {
         }
     };
     let mut seen: Vec<String> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let all: Vec<&str> = text.lines().collect();
+    for (i, line) in all.iter().copied().enumerate() {
         let n = i + 1;
-        if let Some((prompt, cmd)) = prompt_parts(line, &seen) {
+        let at_start = current
+            .as_ref()
+            .is_none_or(|(_, _, lines)| lines.last().is_none_or(|(_, l)| l.trim().is_empty()));
+        if at_start && is_bare_command(line) && output_follows(&all[i + 1..]) {
+            flush(current.take(), &mut pieces);
+            current = Some((Some(line.trim().to_string()), Some(n), Vec::new()));
+        } else if let Some((prompt, cmd)) = prompt_parts(line, &seen) {
             if !seen.contains(&prompt) && seen.len() < 16 {
                 seen.push(prompt);
             }
@@ -322,6 +329,48 @@ pub fn split(text: &str) -> Vec<Piece> {
     }
     flush(current, &mut pieces);
     pieces
+}
+
+/// Read-only commands people paste above their output without a prompt.
+const BARE_COMMANDS: &[&str] = &[
+    "kubectl",
+    "ipvsadm",
+    "iptables",
+    "ip6tables",
+    "iptables-save",
+    "iptables-legacy-save",
+    "iptables-nft-save",
+    "ip",
+    "lsmod",
+    "sysctl",
+    "cat",
+    "curl",
+    "calicoctl",
+    "ethtool",
+    "nft",
+    "ipset",
+    "ifconfig",
+    "route",
+    "ss",
+    "netstat",
+    "dmesg",
+    "journalctl",
+    "uname",
+];
+
+/// A line that is one of [`BARE_COMMANDS`] with its arguments, typed without a prompt.
+fn is_bare_command(line: &str) -> bool {
+    let t = line.trim();
+    let word = first_command_word(t);
+    t.len() <= 200 && t.split_whitespace().count() >= 2 && BARE_COMMANDS.contains(&word)
+}
+
+/// Whether output follows a bare command: the next non-blank line is not a command itself
+/// (a list of commands, as in install steps, is not a session).
+fn output_follows(rest: &[&str]) -> bool {
+    rest.iter()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| !is_bare_command(l) && prompt_command(l).is_none())
 }
 
 /// `root@node1:~# ` with nothing typed (or a prompt seen before): the end of a session.
@@ -420,5 +469,20 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].command, None);
         assert_eq!((p[0].first_line, p[0].last_line), (3, 5));
+    }
+
+    #[test]
+    fn a_bare_command_above_its_output_is_its_command() {
+        let text = "kubectl describe svc web\nName:   web\nNamespace:  default\n\nkubeadm init --pod-network-cidr=10.244.0.0/16\nkubectl apply -f flannel.yml\nlsmod | grep br_netfilter\n";
+        let pieces = split(text);
+        assert_eq!(
+            pieces[0].command.as_deref(),
+            Some("kubectl describe svc web")
+        );
+        assert_eq!(pieces[0].first_line, 2);
+        // A list of commands is not a session: none of them printed nothing.
+        assert!(pieces
+            .iter()
+            .all(|p| p.command.as_deref() != Some("lsmod | grep br_netfilter")));
     }
 }

@@ -30,6 +30,23 @@ pub enum Shape {
     PathProbe,
     /// `ss -ltn` / `netstat -tlnp` listening sockets.
     Sockets,
+    /// `curl -v` progress lines (`* Trying 10.0.0.1...`, `* connect to ... failed`).
+    CurlVerbose,
+    /// Commands as typed, without prompts (install steps, `kubeadm init ...`).
+    Commands,
+    /// A fragment of YAML (a configuration file or object cut out of a larger paste).
+    YamlFragment,
+    /// An INI-style configuration file (systemd units and `.network` files, `daemon.json` is
+    /// JSON and read elsewhere).
+    IniFile,
+    /// A fragment of `nft list` output (a map, set or chain without its table).
+    NftFragment,
+    /// `cilium status` / `cilium-dbg` listings.
+    CiliumStatus,
+    /// `networkctl status` / `nmcli` device listings.
+    LinkManager,
+    /// Kubernetes events (`kubectl get events`, the Events of `describe`).
+    Events,
 }
 
 impl Shape {
@@ -44,6 +61,14 @@ impl Shape {
             Shape::KubectlRows => "kubectl rows without header",
             Shape::PathProbe => "ping / ip route get / traceroute",
             Shape::Sockets => "listening sockets",
+            Shape::CurlVerbose => "curl -v",
+            Shape::Commands => "commands",
+            Shape::YamlFragment => "YAML fragment",
+            Shape::IniFile => "configuration file",
+            Shape::NftFragment => "nft fragment",
+            Shape::CiliumStatus => "cilium status",
+            Shape::LinkManager => "networkctl / nmcli",
+            Shape::Events => "Kubernetes events",
         }
     }
 }
@@ -65,7 +90,7 @@ const FORMS: &[(Shape, &str)] = &[
     ),
     (
         Shape::FirewallStatus,
-        r"^Status: (in)?active$|^\s*(target|services|ports|masquerade|forward-ports|rich rules):\s|^\s*To\s+Action\s+From\s*$|^(running|not running)$",
+        r"^Status: (in)?active$|^\s*(target|services|ports|masquerade|forward-ports|rich rules):\s|^\s*To\s+Action\s+From\s*$|^(running|not running)$|^\S+( \(v6\))?\s+(ALLOW|DENY|REJECT|LIMIT)( IN| OUT| FWD)?\s+\S+|^-+\s+-+\s+-+$",
     ),
     (Shape::HttpResponse, r"^(< )?HTTP/[0-9.]+ \d{3}\b"),
     (
@@ -84,6 +109,35 @@ const FORMS: &[(Shape, &str)] = &[
         Shape::Sockets,
         r"^(tcp|udp)6?\s+\d+\s+\d+\s+\S+:\S+\s+\S+\s+(LISTEN|ESTAB)|^(LISTEN|ESTAB)\s+\d+\s+\d+\s",
     ),
+    (
+        Shape::CurlVerbose,
+        r"^\* +(About to connect|Trying|Connected to|connect to|Failed to connect|Closing connection|Connection #|Immediate connect fail|\S*连接)|^> (GET|HEAD|POST) ",
+    ),
+    (
+        Shape::NftFragment,
+        r"^\s*(table|chain|map|set) \S+ \{|^\s*elements = \{|^\s*type \w+(_\w+)?( \. \w+)* :? ?\w*|^\s*(ip|ip6|meta|ct|fib) .*(counter|jump|goto|accept|drop|return|dnat|snat|masquerade)",
+    ),
+    (
+        Shape::CiliumStatus,
+        r"Cluster health:|KubeProxyReplacement:|cilium-dbg|^\s*Name\s+IP\s+Reachable|Cilium:\s+(Ok|Failure)|# Address\s+NodePort\s+Primary",
+    ),
+    (
+        Shape::LinkManager,
+        r"^\s*(Link File|Network File|Type|State|Driver|HW Address|Address):\s|^●\s+\d+: \S+|^DEVICE\s+TYPE\s+STATE\s+CONNECTION",
+    ),
+    (
+        Shape::Events,
+        r"\b(FailedScheduling|FailedCreatePodSandBox|Unhealthy|BackOff|FailedMount|NetworkNotReady)\b|didn't have free ports|nodes are available:",
+    ),
+    (
+        Shape::Commands,
+        r"^\s*(sudo\s+)?(kubeadm|kubectl|helm|systemctl|modprobe|sysctl|iptables|ip|curl|wget|k3s|rke2|calicoctl|docker|crictl|ethtool|tcpdump|echo|export|cat|vi|apt|yum|dnf)\s+\S",
+    ),
+    (Shape::IniFile, r"^\[[A-Za-z][\w .-]*\]$|^[A-Z][A-Za-z]+=\S"),
+    (
+        Shape::YamlFragment,
+        r#"^\s*(- )?[a-zA-Z][\w.-]*:( [^ ].*|)$"#,
+    ),
 ];
 
 fn compiled() -> &'static [(Shape, Regex)] {
@@ -96,7 +150,8 @@ fn compiled() -> &'static [(Shape, Regex)] {
     })
 }
 
-/// The shape most of a piece's non-empty lines (at least one, and at least a third) have.
+/// The first shape, in [`FORMS`] order (specific before generic), that at least a third of a
+/// piece's non-empty lines have.
 pub fn shape_of(lines: &[&str]) -> Option<Shape> {
     let lines: Vec<&str> = lines
         .iter()
@@ -109,8 +164,7 @@ pub fn shape_of(lines: &[&str]) -> Option<Shape> {
     compiled()
         .iter()
         .map(|(s, re)| (*s, lines.iter().filter(|l| re.is_match(l)).count()))
-        .filter(|(_, n)| *n > 0 && *n * 3 >= lines.len())
-        .max_by_key(|(_, n)| *n)
+        .find(|(_, n)| *n > 0 && *n * 3 >= lines.len())
         .map(|(s, _)| s)
 }
 
@@ -141,7 +195,9 @@ mod tests {
             Some(Shape::FirewallStatus)
         );
         assert_eq!(
-            shape("whoami-headless   LoadBalancer   10.239.37.140   10.1.2.220   80:31591/TCP   5s"),
+            shape(
+                "whoami-headless   LoadBalancer   10.239.37.140   10.1.2.220   80:31591/TCP   5s"
+            ),
             Some(Shape::KubectlRows)
         );
         assert_eq!(
@@ -152,7 +208,10 @@ mod tests {
 
     #[test]
     fn prose_is_no_shape() {
-        assert_eq!(shape("I tried everything and the service still times out."), None);
+        assert_eq!(
+            shape("I tried everything and the service still times out."),
+            None
+        );
         assert_eq!(shape(""), None);
     }
 }
