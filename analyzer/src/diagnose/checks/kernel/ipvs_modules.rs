@@ -86,7 +86,10 @@ fn run(cx: &Context<'_>) -> Verdicts {
     // With ip_vs present, a missing scheduler module is C03's finding.
     if !all.iter().any(|m| m == "ip_vs") {
         return out.or_clear(
-            format!("kube-proxy runs in ipvs mode and ip_vs is present; {sched_module} is ipvs-scheduler-module-missing's to judge"),
+            format!(
+                "ip_vs, which IPVS mode needs, is present ({sched_module} is \
+                 ipvs-scheduler-module-missing's to judge)"
+            ),
             vec![mode.evidence.clone(), module_status_evidence(cx, "ip_vs")],
         );
     }

@@ -98,10 +98,21 @@ fn run(cx: &Context<'_>) -> Verdicts {
                 format!("{COUNT} = {c}, {MAX} = {m}"),
             ));
         }
-        return Verdicts::clear(
-            "the conntrack table is not full and the kernel log shows no overflow",
-            ev,
-        );
+        let why = match (kmsg.is_some(), max.is_some()) {
+            (true, true) => {
+                "the conntrack table is not near full and the kernel log shows no overflow"
+            }
+            (true, false) => {
+                "the kernel log shows no conntrack overflow (the table's fill was not read)"
+            }
+            (false, true) => {
+                "the conntrack table is not near full (the kernel log was not collected)"
+            }
+            (false, false) => {
+                "conntrack -S alone shows no overflow (drop counters have other causes too)"
+            }
+        };
+        return Verdicts::clear(why, ev);
     }
     let (severity, confidence) = match (!log_lines.is_empty(), near_full) {
         (true, true) => (Severity::Error, Confidence::High),

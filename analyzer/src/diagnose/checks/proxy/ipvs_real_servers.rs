@@ -128,8 +128,11 @@ fn run(cx: &Context<'_>) -> Verdicts {
         ));
         out.found(f);
     }
-    out.or_clear(
-        "every IPVS virtual server has the real servers its endpoints call for",
-        vec![table_ev],
-    )
+    let why = if table.services.is_empty() {
+        "no IPVS virtual server to compare: there are none here (ipvs-virtual-server-missing \
+         judges the missing ones)"
+    } else {
+        "every IPVS virtual server here has the real servers its endpoints call for"
+    };
+    out.or_clear(why, vec![table_ev])
 }
