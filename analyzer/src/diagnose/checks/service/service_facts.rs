@@ -280,6 +280,31 @@ pub fn dataplane_evidence(cx: &Context<'_>, svc: &Service, port: &ServicePort) -
     ev
 }
 
+/// Why a check over the Services has nothing to judge, when it has not: the Kubernetes objects
+/// were not collected, or there is no Service.
+pub fn no_services(cx: &Context<'_>) -> Option<Verdicts> {
+    if !cx.cluster.state.services.is_empty() {
+        return None;
+    }
+    Some(Verdicts::clear(
+        if cx.cluster.collected {
+            "does not apply: there is no Service in the cluster objects"
+        } else {
+            "not judged: the Kubernetes objects were not collected, so no Service is known"
+        },
+        Vec::new(),
+    ))
+}
+
+/// The Services read, as evidence for a verdict over all of them.
+pub fn services_read(cx: &Context<'_>) -> Vec<Evidence> {
+    vec![Evidence::new(
+        ClusterFacts::artifact(SERVICES_YAML),
+        "whole file",
+        format!("{} Service(s)", cx.cluster.state.services.len()),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,29 +340,4 @@ mod tests {
         p.target_port = Some(IntOrString::String("8080".into()));
         assert_eq!(target_of(&p), Target::Number(8080));
     }
-}
-
-/// Why a check over the Services has nothing to judge, when it has not: the Kubernetes objects
-/// were not collected, or there is no Service.
-pub fn no_services(cx: &Context<'_>) -> Option<Verdicts> {
-    if !cx.cluster.state.services.is_empty() {
-        return None;
-    }
-    Some(Verdicts::clear(
-        if cx.cluster.collected {
-            "does not apply: there is no Service in the cluster objects"
-        } else {
-            "not judged: the Kubernetes objects were not collected, so no Service is known"
-        },
-        Vec::new(),
-    ))
-}
-
-/// The Services read, as evidence for a verdict over all of them.
-pub fn services_read(cx: &Context<'_>) -> Vec<Evidence> {
-    vec![Evidence::new(
-        ClusterFacts::artifact(SERVICES_YAML),
-        "whole file",
-        format!("{} Service(s)", cx.cluster.state.services.len()),
-    )]
 }
