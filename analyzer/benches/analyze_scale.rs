@@ -319,10 +319,10 @@ fn main() {
     let t_cx = t.elapsed();
     let mut slow = Vec::new();
     for check in netsnap::diagnose::checks::all() {
-        let mut out = netsnap::diagnose::Outcome::default();
         let t = Instant::now();
-        (check.run)(&cx, &mut out);
+        let verdicts = std::hint::black_box((check.run)(&cx));
         slow.push((t.elapsed(), check.info.id));
+        drop(verdicts);
     }
     let all_checks: Duration = slow.iter().map(|(d, _)| *d).sum();
     slow.sort();

@@ -2,8 +2,8 @@
 //!
 //! `analyze` decodes each bundle once ([`facts`]), computes what kube-proxy should have
 //! programmed ([`expect`]), runs every check of [`checks::all`] on every node, and links the
-//! findings ([`chain`]). Checks never print; they add findings and "not concluded" notes to
-//! an [`Outcome`].
+//! findings ([`chain`]). Checks never print; each returns its [`Verdicts`] on the node: findings,
+//! "not concluded" notes, and clear verdicts saying why nothing is wrong.
 
 pub mod catalog;
 pub mod chain;
@@ -16,6 +16,7 @@ pub mod finding;
 pub mod observations;
 pub mod pasted;
 pub mod suspects;
+pub mod verdict;
 
 use std::net::IpAddr;
 
@@ -24,6 +25,7 @@ use serde::Serialize;
 pub use finding::{
     Confidence, Evidence, Finding, FixAction, FixStep, Layer, NotConcluded, Severity, Verification,
 };
+pub use verdict::{CheckVerdict, Judgement, Verdict, VerdictKind, Verdicts};
 
 use crate::load::Bundle;
 use expect::{IpvsExpectation, NodeInputs};
@@ -31,7 +33,7 @@ use facts::{identify_node, ClusterFacts, NodeFacts, NodeIdentity};
 
 /// The version of the JSON report's schema (`docs/report-schema.md`). A new optional field
 /// bumps the minor number, a changed or removed one the major.
-pub const REPORT_SCHEMA_VERSION: &str = "1.2";
+pub const REPORT_SCHEMA_VERSION: &str = "1.3";
 
 /// What every check declares about itself; `docs/checks.md` lists the same.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +57,17 @@ pub struct CheckInfo {
 #[derive(Clone, Copy)]
 pub struct Check {
     pub info: &'static CheckInfo,
-    pub run: fn(&Context<'_>, &mut Outcome),
+    /// Runs the check on one node and returns what it concluded.
+    ///
+    /// The return type is [`Verdicts`], which cannot be empty, rather than findings pushed into
+    /// a sink: a bare early `return;` ("mode is not ipvs", "the evidence is missing") would let
+    /// a check say nothing at all, and a report could not tell "checked, fine" from "never
+    /// looked". Every way out of a check has to name a verdict — [`Verdicts::found`],
+    /// [`Verdicts::clear`] with why (a check that does not apply here is clear, and says so,
+    /// citing e.g. the proxy-mode evidence) or [`Verdicts::cannot`] — and a check judging
+    /// many subjects collects them in a [`Judgement`], whose only way out,
+    /// [`Judgement::or_clear`], adds the clear verdict when nothing else was recorded.
+    pub run: fn(&Context<'_>) -> Verdicts,
 }
 
 /// What a check sees of one node and the cluster.
@@ -134,20 +146,35 @@ impl Context<'_> {
     }
 }
 
-/// What checks add to.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub findings: Vec<Finding>,
-    pub not_concluded: Vec<NotConcluded>,
-}
-
-impl Outcome {
-    pub fn add(&mut self, f: Finding) {
-        self.findings.push(f);
+impl Context<'_> {
+    /// What a "does not apply in this proxy mode" verdict cites: where the mode was read,
+    /// when it is known.
+    pub fn proxy_mode_evidence(&self) -> Vec<Evidence> {
+        self.proxy_mode.iter().map(|m| m.evidence.clone()).collect()
     }
 
-    pub fn cannot(&mut self, n: NotConcluded) {
-        self.not_concluded.push(n);
+    /// "kube-proxy runs in iptables mode", or that its mode is not known.
+    pub fn proxy_mode_phrase(&self) -> String {
+        match &self.proxy_mode {
+            Some(m) => format!("kube-proxy runs in {} mode", m.mode),
+            None => "kube-proxy's mode is not known".to_string(),
+        }
+    }
+
+    /// The clear verdict of a check for another proxy mode (`mode`): the mode it runs in,
+    /// citing where that was read, or that nothing shows `mode`.
+    pub fn not_this_mode(&self, mode: &str) -> Verdicts {
+        let why = match &self.proxy_mode {
+            Some(m) => format!(
+                "does not apply: kube-proxy runs in {} mode, not {mode}",
+                m.mode
+            ),
+            None => format!(
+                "does not apply: nothing shows kube-proxy in {mode} mode (its configuration \
+                 was not read)"
+            ),
+        };
+        Verdicts::clear(why, self.proxy_mode_evidence())
     }
 }
 
@@ -184,6 +211,8 @@ pub struct Report {
     /// Root causes first, in fix order, then the findings they explain, then the rest.
     pub findings: Vec<Finding>,
     pub not_concluded: Vec<NotConcluded>,
+    /// Every check on every node, in registry order per node: its summary verdict (since 1.3).
+    pub checks: Vec<CheckVerdict>,
     pub counts: Counts,
 }
 
@@ -196,6 +225,19 @@ pub struct Counts {
     pub info: usize,
     pub root_causes: usize,
     pub not_concluded: usize,
+    /// Checks (per node) whose summary verdict is clear (since 1.3).
+    pub clear: usize,
+    /// Checks (per node) whose summary verdict is cannot-conclude (since 1.3).
+    pub cannot_conclude: usize,
+}
+
+impl Counts {
+    /// Checks (per node) that found something: every check has one summary verdict.
+    pub fn found(&self) -> usize {
+        self.checks
+            .saturating_sub(self.clear)
+            .saturating_sub(self.cannot_conclude)
+    }
 }
 
 impl Report {
@@ -227,24 +269,42 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             .collect();
         (cluster, nodes)
     });
-    let mut out = Outcome::default();
+    let mut found: Vec<Finding> = Vec::new();
+    let mut not_concluded: Vec<NotConcluded> = Vec::new();
+    let mut check_verdicts: Vec<CheckVerdict> = Vec::new();
     let mut suspected = Vec::new();
     let mut summaries = Vec::new();
-    let mut checks_run = 0;
     let k8s_spans = pasted::Citer::k8s_spans(inputs.iter().map(|(_, b)| *b));
     for ((path, bundle), node) in inputs.iter().zip(nodes) {
         let cx = context(&node, &cluster);
-        let before = out.findings.len();
-        for part in run_checks(&cx) {
-            out.findings.extend(part.findings);
-            out.not_concluded.extend(part.not_concluded);
-            checks_run += 1;
+        let before = found.len();
+        let before_checks = check_verdicts.len();
+        let node_name = cx.node_name();
+        for (check, verdicts) in checks::all().zip(run_checks(&cx)) {
+            let (verdict, why, evidence) = verdicts.summary();
+            check_verdicts.push(CheckVerdict {
+                id: check.info.id,
+                node: node_name.clone(),
+                verdict,
+                why: why.map(str::to_string),
+                evidence: evidence.to_vec(),
+            });
+            for v in verdicts {
+                match v {
+                    Verdict::Found(f) => found.push(f),
+                    Verdict::Cannot(n) => not_concluded.push(n),
+                    Verdict::Clear { .. } => {}
+                }
+            }
         }
-        residual_outside_node(&cx, &out.findings[before..], &mut out.not_concluded);
-        suspected.extend(suspects::suspects(&cx, &out.findings[before..]));
+        residual_outside_node(&cx, &found[before..], &mut not_concluded);
+        suspected.extend(suspects::suspects(&cx, &found[before..]));
         let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
-        for f in &mut out.findings[before..] {
+        for f in &mut found[before..] {
             f.evidence.retain_mut(|e| citer.cite(e));
+        }
+        for c in &mut check_verdicts[before_checks..] {
+            c.evidence.retain_mut(|e| citer.cite(e));
         }
         let m = bundle.manifest();
         let mut notes = node.notes.clone();
@@ -261,18 +321,24 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             pasted: pasted::pieces_of(bundle.pasted()),
         });
     }
-    let findings = chain::link(out.findings);
-    let mut not_concluded = out.not_concluded;
+    let findings = chain::link(found);
     not_concluded.sort();
     not_concluded.dedup();
     // Suspects come first, in their rank order: they answer the question the user asked.
     suspected.extend(not_concluded);
     let not_concluded = suspected;
     let mut counts = Counts {
-        checks: checks_run,
+        checks: check_verdicts.len(),
         not_concluded: not_concluded.len(),
         ..Counts::default()
     };
+    for c in &check_verdicts {
+        match c.verdict {
+            VerdictKind::Found => {}
+            VerdictKind::Clear => counts.clear += 1,
+            VerdictKind::CannotConclude => counts.cannot_conclude += 1,
+        }
+    }
     for f in &findings {
         match f.severity {
             Severity::Error => counts.error += 1,
@@ -287,20 +353,21 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
         inputs: summaries,
         findings,
         not_concluded,
+        checks: check_verdicts,
         counts,
     }
 }
 
-/// Every check on one node, each with its own outcome, in registry order whatever thread ran
+/// Every check on one node, each with its own verdicts, in registry order whatever thread ran
 /// it: the checks only read the facts, so they share the cores, and the report stays the same
 /// bytes as when they ran one after another.
-fn run_checks(cx: &Context<'_>) -> Vec<Outcome> {
+fn run_checks(cx: &Context<'_>) -> Vec<Verdicts> {
     let all: Vec<&Check> = checks::all().collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 4);
-    let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, Verdicts)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -308,9 +375,7 @@ fn run_checks(cx: &Context<'_>) -> Vec<Outcome> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(check) = all.get(i) else { break };
-                        let mut out = Outcome::default();
-                        (check.run)(cx, &mut out);
-                        mine.push((i, out));
+                        mine.push((i, (check.run)(cx)));
                     }
                     mine
                 })

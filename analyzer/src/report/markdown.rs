@@ -94,6 +94,8 @@ pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> 
         writeln!(out)?;
     }
     let c = &report.counts;
+    writeln!(out, "_{}_", super::verdict_line(c))?;
+    writeln!(out)?;
     writeln!(
         out,
         "_{} checks: {} error(s), {} warning(s), {} info; {} root cause(s); {} question(s) not concluded._",

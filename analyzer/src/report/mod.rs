@@ -151,6 +151,17 @@ pub(crate) fn pasted_lines(i: &crate::diagnose::InputSummary) -> PastedLines {
     }
 }
 
+/// The checks' verdicts in one line: "50 checks: 3 found, 41 clear, 6 could not conclude."
+pub(crate) fn verdict_line(c: &crate::diagnose::Counts) -> String {
+    format!(
+        "{} checks: {} found, {} clear, {} could not conclude.",
+        c.checks,
+        c.found(),
+        c.clear,
+        c.cannot_conclude
+    )
+}
+
 pub(crate) fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "ERROR",

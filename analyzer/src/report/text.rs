@@ -122,6 +122,7 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
         writeln!(out)?;
     }
     let c = &report.counts;
+    writeln!(out, "{}", super::verdict_line(c))?;
     writeln!(
         out,
         "{} checks: {} error(s), {} warning(s), {} info; {} root cause(s); {} question(s) not concluded.",

@@ -121,6 +121,54 @@ pub fn module_absence_evidence(cx: &Context<'_>, modules: &[String]) -> Vec<Evid
     ev
 }
 
+/// What the node's module evidence says of one module, as a line of evidence (for a clear
+/// verdict that rests on it).
+pub fn module_status_evidence(cx: &Context<'_>, module: &str) -> Evidence {
+    match cx.node.module(module) {
+        ModuleStatus::Loaded { .. } => Evidence::new(
+            names::PROC_MODULES,
+            module.to_string(),
+            format!("{module} is loaded"),
+        ),
+        ModuleStatus::BuiltIn { evidence } => {
+            let artifact = match evidence {
+                "modules.builtin" => names::MODULES_BUILTIN,
+                "kernel config" => names::KERNEL_CONFIG,
+                _ => names::SYS_MODULE,
+            };
+            Evidence::new(
+                artifact,
+                module.to_string(),
+                format!("{module} is built into the kernel"),
+            )
+        }
+        ModuleStatus::NotLoaded { .. } => Evidence::new(
+            names::PROC_MODULES,
+            module.to_string(),
+            format!("{module} is not loaded"),
+        ),
+        ModuleStatus::NotAvailable => Evidence::new(
+            names::KERNEL_CONFIG,
+            module.to_string(),
+            format!("{module} is not in this kernel"),
+        ),
+        ModuleStatus::Unknown => Evidence::new(
+            "manifest.json",
+            names::PROC_MODULES,
+            format!("no module evidence: whether {module} is loaded is not known"),
+        ),
+    }
+}
+
+/// A sysctl's value as read, as a line of evidence (for a clear verdict that rests on it).
+pub fn sysctl_evidence(cx: &Context<'_>, key: &str) -> Vec<Evidence> {
+    cx.node
+        .sysctl(key)
+        .map(|v| Evidence::new(names::SYSCTLS, key.to_string(), format!("{key} = {v}")))
+        .into_iter()
+        .collect()
+}
+
 /// A fix step restarting a DaemonSet's pod on this node.
 pub fn restart_node_pod(
     cx: &Context<'_>,

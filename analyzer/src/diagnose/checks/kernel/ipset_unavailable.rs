@@ -11,10 +11,11 @@ use netsnap_bundle::names;
 
 use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
+use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{
     ipvs_table_or_empty, module_absence_evidence, restart_node_pod, Check, CheckInfo,
 };
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipset-unavailable",
@@ -48,16 +49,20 @@ const SET_MODULES: &[&str] = &[
 const VERSION_ERRORS: &[&str] = &["error getting ipset version", "ipset version"];
 const CREATE_ERRORS: &[&str] = &["error creating ipset", "Failed to make sure ip set"];
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     // Without ip_vs, kube-proxy never gets as far as ipset: ipvs-modules-missing says so.
     if !matches!(
         cx.node.module("ip_vs"),
         ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. }
     ) {
-        return;
+        return Verdicts::clear(
+            "ip_vs is not present, so kube-proxy never gets as far as ipset: that is \
+             ipvs-modules-missing's to judge",
+            vec![module_status_evidence(cx, "ip_vs")],
+        );
     }
     let version_lines: Vec<(usize, String)> = log_lines(cx, VERSION_ERRORS)
         .into_iter()
@@ -73,13 +78,12 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         && version_lines.is_empty()
         && create_lines.is_empty()
     {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether the kernel's ip_set, which IPVS-mode kube-proxy needs, is available",
             "no module evidence (/proc/modules) was collected",
             Some("grep ip_set /proc/modules; ipset list -n"),
         ));
-        return;
     }
     // Without a log line, ip_set missing only means something once kube-proxy has synced:
     // it creates virtual servers before it ensures its sets, so virtual servers with no ip_set
@@ -90,7 +94,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         && !kernel_lacks
         && !(not_loaded && synced)
     {
-        return;
+        let why = if not_loaded {
+            "kube-proxy's log shows no ipset error, and ip_set not being loaded means nothing \
+             before kube-proxy's first sync (no IPVS virtual server yet)"
+        } else {
+            "the kernel has ip_set and kube-proxy's log shows no ipset error"
+        };
+        return Verdicts::clear(why, vec![module_status_evidence(cx, "ip_set")]);
     }
     let (summary, confidence) = if kernel_lacks {
         (
@@ -188,5 +198,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

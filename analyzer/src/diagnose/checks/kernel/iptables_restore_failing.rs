@@ -8,11 +8,12 @@
 //! rancher/rke2#8487, kubernetes#105208).
 
 use crate::decode::modules::ModuleStatus;
+use crate::diagnose::checks::kernel::kube_proxy_facts::no_log_lines;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
 use crate::diagnose::checks::{
     list_capped, module_absence_evidence, restart_node_pod, Check, CheckInfo,
 };
-use crate::diagnose::{Confidence, Context, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "iptables-restore-failing",
@@ -95,7 +96,7 @@ pub fn modules_in_line(line: &str) -> Vec<String> {
     out
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let lines: Vec<(usize, String)> = log_lines(cx, NEEDLES)
         .into_iter()
         .filter(|(_, l)| {
@@ -107,7 +108,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .collect();
     if lines.is_empty() {
-        return;
+        return no_log_lines(cx, "failing iptables-restore");
     }
     let mut named: Vec<String> = Vec::new();
     for (_, l) in &lines {
@@ -190,7 +191,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@ use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{
     kube_proxy_version, log_evidence, log_lines, Version,
 };
+use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-built-in",
@@ -47,12 +48,15 @@ const MISDETECTION: &[&str] = &[
     "can't determine whether to use ipvs proxy",
 ];
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     let ModuleStatus::BuiltIn { evidence: how } = cx.node.module("ip_vs") else {
-        return;
+        return Verdicts::clear(
+            "ip_vs is not built into this kernel: nothing to explain about an empty lsmod",
+            vec![module_status_evidence(cx, "ip_vs")],
+        );
     };
     let scheduler = cx
         .cluster
@@ -157,7 +161,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
              which no longer checks modules.",
         ));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 /// Where the built-in status was read: the `modules.builtin` line, the config symbol, or

@@ -7,10 +7,13 @@
 use netsnap_bundle::{names, Status};
 
 use crate::decode::modules::ModuleStatus;
+use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{module_absence_evidence, Check, CheckInfo};
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{self, ClusterFacts};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 use crate::load::Absence;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -30,7 +33,8 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
+    let mut out = Judgement::new();
     let scheduler = cx
         .cluster
         .kube_proxy()
@@ -47,10 +51,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 Some("kubectl -n kube-system get configmap kube-proxy -o yaml (mode:)"),
             ));
         }
-        return;
+        return out.or_clear(
+            "does not apply: nothing shows kube-proxy in ipvs mode (its configuration was not \
+             read)",
+            vec![module_status_evidence(cx, "ip_vs")],
+        );
     };
     if mode.mode != "ipvs" {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     let mut missing = Vec::new();
     let mut not_in_kernel = Vec::new();
@@ -77,7 +85,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let all: Vec<String> = missing.iter().chain(&not_in_kernel).cloned().collect();
     // With ip_vs present, a missing scheduler module is C03's finding.
     if !all.iter().any(|m| m == "ip_vs") {
-        return;
+        return out.or_clear(
+            format!(
+                "ip_vs, which IPVS mode needs, is present ({sched_module} is \
+                 ipvs-scheduler-module-missing's to judge)"
+            ),
+            vec![mode.evidence.clone(), module_status_evidence(cx, "ip_vs")],
+        );
     }
     let summary = format!(
         "kube-proxy is configured for IPVS mode, but {} not loaded on this node",
@@ -154,5 +168,6 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             "k8s-app=kube-proxy",
         ));
     }
-    out.add(f);
+    out.found(f);
+    out.or_clear("ip_vs is missing", Vec::new())
 }

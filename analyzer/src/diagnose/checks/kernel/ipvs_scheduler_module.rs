@@ -12,12 +12,13 @@ use netsnap_bundle::names;
 
 use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
+use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{
     ipvs_table_or_empty, module_absence_evidence, restart_node_pod, Check, CheckInfo,
 };
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-scheduler-module-missing",
@@ -45,16 +46,19 @@ const LOG_NEEDLES: &[&str] = &[
     "required kernel modules are not loaded",
 ];
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     // Without ip_vs this is ipvs-modules-missing's finding.
     if !matches!(
         cx.node.module("ip_vs"),
         ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. }
     ) {
-        return;
+        return Verdicts::clear(
+            "ip_vs itself is not present: that is ipvs-modules-missing's to judge",
+            vec![module_status_evidence(cx, "ip_vs")],
+        );
     }
     let configured = cx
         .cluster
@@ -64,28 +68,38 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let scheduler = configured.unwrap_or(DEFAULT_SCHEDULER);
     let module = format!("ip_vs_{scheduler}");
     let not_in_kernel = match cx.node.module(&module) {
-        ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. } => return,
+        ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. } => {
+            return Verdicts::clear(
+                format!("the scheduler module {module} is present"),
+                vec![module_status_evidence(cx, &module)],
+            );
+        }
         ModuleStatus::NotLoaded { .. } => false,
         ModuleStatus::NotAvailable => true,
         ModuleStatus::Unknown => {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 format!("whether the IPVS scheduler module {module} is loaded"),
                 "no module evidence (/proc/modules) was collected",
                 Some("grep ip_vs /proc/modules /lib/modules/$(uname -r)/modules.builtin"),
             ));
-            return;
         }
     };
     // A virtual server with this scheduler proves the kernel has it (a module list that
     // missed it would be wrong, not the node).
     let table = ipvs_table_or_empty(cx).ok();
-    if let Some((t, _)) = &table {
+    if let Some((t, ev)) = &table {
         if t.services
             .iter()
             .any(|vs| vs.service.scheduler.as_deref() == Some(scheduler))
         {
-            return;
+            return Verdicts::clear(
+                format!(
+                    "an IPVS virtual server uses the {scheduler} scheduler: the kernel has it, \
+                     whatever the module list says"
+                ),
+                vec![ev.clone()],
+            );
         }
     }
     let lines = log_lines(cx, LOG_NEEDLES);
@@ -173,5 +187,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

@@ -9,11 +9,13 @@
 //! on demand from the host side. Then the line is only a pointer to the host.
 
 use crate::decode::modules::ModuleStatus;
+use crate::diagnose::checks::kernel::kube_proxy_facts::no_log_lines;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{
     kube_proxy_version, log_evidence, log_lines, Version,
 };
+use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{module_absence_evidence, restart_node_pod, Check, CheckInfo};
-use crate::diagnose::{Confidence, Context, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "kube-proxy-cannot-modprobe",
@@ -69,10 +71,10 @@ pub fn modules_in_line(line: &str) -> Vec<String> {
     out
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let lines = log_lines(cx, NEEDLES);
     if lines.is_empty() {
-        return;
+        return no_log_lines(cx, "failed modprobe");
     }
     let mut named: Vec<String> = lines.iter().flat_map(|(_, l)| modules_in_line(l)).collect();
     named.sort();
@@ -88,7 +90,18 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .collect();
     if missing.is_empty() {
         // The host has what kube-proxy tried to load: the failed modprobe did no harm.
-        return;
+        let mut ev = vec![log_evidence(lines[0].0, &lines[0].1)];
+        ev.extend(
+            lines
+                .iter()
+                .flat_map(|(_, l)| modules_in_line(l))
+                .take(3)
+                .map(|m| module_status_evidence(cx, &m)),
+        );
+        return Verdicts::clear(
+            "kube-proxy's modprobe failed, but the host has the modules it tried to load",
+            ev,
+        );
     }
     let version = kube_proxy_version(cx);
     let modern = version.as_ref().is_some_and(|(v, _)| *v >= NO_MODULE_CHECK);
@@ -163,7 +176,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             "k8s-app=kube-proxy",
         ));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::decode::modules::ModuleStatus;
 use crate::decode::sysctl::SysctlValue;
 use crate::diagnose::checks::{list_capped, module_absence_evidence, Check, CheckInfo};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -40,9 +40,15 @@ const KEY: &str = "net.bridge.bridge-nf-call-iptables";
 const KEY6: &str = "net.bridge.bridge-nf-call-ip6tables";
 const MODULE: &str = "br_netfilter";
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    let Ok(links) = &cx.node.links else {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    let links = match &cx.node.links {
+        Ok(l) => l,
+        Err(m) => {
+            return Verdicts::clear(
+                format!("no bridge with veth ports is known: the node's links were not read ({m})"),
+                Vec::new(),
+            );
+        }
     };
     // Bridges with veth ports: (bridge, its veth ports).
     let mut bridges: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -61,7 +67,17 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         }
     }
     if bridges.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no bridge on this node has veth ports (pods are not bridged)",
+            vec![Evidence::new(
+                names::RTNL_LINKS,
+                "bridges",
+                format!(
+                    "{} bridge(s), none with a veth port",
+                    links.iter().filter(|l| l.kind() == Some("bridge")).count()
+                ),
+            )],
+        );
     }
     let module = cx.node.module(MODULE);
     let module_missing = matches!(
@@ -76,7 +92,12 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .and_then(|s| s.get(KEY).cloned());
     let (confidence, problem) = match &sysctl {
         Some(SysctlValue::Value(v)) if v.trim() == "0" => (Confidence::High, SysctlProblem::Off),
-        Some(SysctlValue::Value(_)) => return,
+        Some(SysctlValue::Value(v)) => {
+            return Verdicts::clear(
+                format!("traffic bridged on {} passes iptables", bridges[0].0),
+                vec![Evidence::new(names::SYSCTLS, KEY, format!("{KEY} = {v}"))],
+            );
+        }
         Some(SysctlValue::Absent) => (Confidence::High, SysctlProblem::NoModule),
         other => {
             if module_missing {
@@ -89,7 +110,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                         Ok(_) => format!("{KEY} is not in {}", names::SYSCTLS),
                     },
                 };
-                out.cannot(cx.not_concluded(
+                return Verdicts::cannot(cx.not_concluded(
                     &INFO,
                     format!(
                         "whether traffic bridged on {} passes iptables",
@@ -98,7 +119,6 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                     why,
                     Some("lsmod | grep br_netfilter; sysctl net.bridge.bridge-nf-call-iptables"),
                 ));
-                return;
             }
         }
     };
@@ -175,7 +195,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             },
         ));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,7 @@ use netsnap_bundle::names;
 use super::sysctl_line;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -55,7 +55,7 @@ pub fn conntrack_stat_drops(text: &str) -> (u64, u64) {
     (drop, early)
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let kmsg = cx.node.text(names::KMSG).ok();
     let log_lines: Vec<(usize, String)> = kmsg
         .as_deref()
@@ -75,7 +75,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let (drops, early_drops) = stats.as_deref().map_or((0, 0), conntrack_stat_drops);
     if log_lines.is_empty() && !near_full {
         if kmsg.is_none() && max.is_none() && stats.is_none() {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether the conntrack table overflows",
                 "neither the kernel log, the conntrack sysctls nor conntrack -S were collected",
@@ -83,7 +83,36 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             ));
         }
         // Drop counters alone have other causes (invalid packets, helpers): not a finding.
-        return;
+        let mut ev = Vec::new();
+        if kmsg.is_some() {
+            ev.push(Evidence::new(
+                names::KMSG,
+                "whole log",
+                format!("no \"{TABLE_FULL}\" line"),
+            ));
+        }
+        if let (Some(c), Some(m)) = (count, max) {
+            ev.push(Evidence::new(
+                names::SYSCTLS,
+                COUNT,
+                format!("{COUNT} = {c}, {MAX} = {m}"),
+            ));
+        }
+        let why = match (kmsg.is_some(), max.is_some()) {
+            (true, true) => {
+                "the conntrack table is not near full and the kernel log shows no overflow"
+            }
+            (true, false) => {
+                "the kernel log shows no conntrack overflow (the table's fill was not read)"
+            }
+            (false, true) => {
+                "the conntrack table is not near full (the kernel log was not collected)"
+            }
+            (false, false) => {
+                "conntrack -S alone shows no overflow (drop counters have other causes too)"
+            }
+        };
+        return Verdicts::clear(why, ev);
     }
     let (severity, confidence) = match (!log_lines.is_empty(), near_full) {
         (true, true) => (Severity::Error, Confidence::High),
@@ -155,7 +184,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
          conntrack.min) when it starts: keep its ConfigMap in line with the new value. Then find \
          what fills the table (`conntrack -L | awk '{print $3}' | sort | uniq -c`).",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

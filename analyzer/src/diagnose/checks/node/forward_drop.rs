@@ -13,7 +13,7 @@ use super::filter_path::{drops_by_default, follow, Probe, Verdict};
 use super::{ipvs_mode, v4_filter_tables};
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -66,8 +66,18 @@ fn endpoints(cx: &Context<'_>) -> Vec<(IpAddr, Option<u16>, bool)> {
     out
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let tables = v4_filter_tables(cx);
+    let read: Vec<Evidence> = tables
+        .iter()
+        .map(|(artifact, _)| {
+            Evidence::new(
+                *artifact,
+                "chain FORWARD",
+                "lets Service traffic to endpoints and their replies through",
+            )
+        })
+        .collect();
     let ipvs = ipvs_mode(cx);
     let eps = endpoints(cx);
     let remote = eps.iter().find(|(_, _, local)| !local).copied();
@@ -248,8 +258,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
              ACCEPT` and `-d <podCIDR>`), make sure kube-proxy runs with clusterCIDR set, and \
              keep Docker from managing iptables on Kubernetes nodes.",
         ));
-        out.add(f);
         // One finding per node: the first dump (backend) that drops is enough to explain it.
-        return;
+        return Verdicts::found(f);
     }
+    let why = if read.is_empty() {
+        "no IPv4 filter table was read: nothing shows FORWARD dropping Service traffic"
+    } else {
+        "FORWARD lets Service traffic to its endpoints, and the replies, through"
+    };
+    Verdicts::clear(why, read)
 }

@@ -9,7 +9,7 @@ use netsnap_bundle::names;
 
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::facts::NFT_COMMAND;
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "host-firewall-active",
@@ -53,7 +53,7 @@ fn dport_ranges(summary: &str) -> Vec<(u16, u16)> {
         .collect()
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let mut node_ports: Vec<(String, u16)> = Vec::new();
     for s in &cx.cluster.state.services {
         for p in &s.spec.ports {
@@ -152,10 +152,19 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         }
     }
     let Some(manager) = manager else {
-        return;
+        return Verdicts::clear(
+            "no host firewall (firewalld, ufw) is active in the rules read",
+            Vec::new(),
+        );
     };
-    if !rejects || node_ports.is_empty() {
-        return;
+    if node_ports.is_empty() {
+        return Verdicts::clear(
+            format!("no TCP NodePort to block: {manager} is active, but no Service has one"),
+            evidence,
+        );
+    }
+    if !rejects {
+        return Verdicts::clear(format!("{manager} is active but rejects nothing"), evidence);
     }
     let blocked: Vec<String> = node_ports
         .iter()
@@ -163,7 +172,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .map(|(svc, p)| format!("{p} ({svc})"))
         .collect();
     if blocked.is_empty() {
-        return;
+        return Verdicts::clear(format!("{manager} allows every NodePort"), evidence);
     }
     let ipvs = cx.proxy_mode.as_ref().is_some_and(|m| m.mode == "ipvs");
     let mut f = cx.finding(
@@ -215,7 +224,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     ));
     step.commands = cmds;
     f.fix.push(step);
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

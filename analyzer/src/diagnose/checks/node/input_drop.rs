@@ -12,7 +12,7 @@ use super::filter_path::{drops_by_default, follow, Probe, Verdict};
 use super::{ipvs_mode, node_ip, v4_filter_tables};
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -36,9 +36,9 @@ pub const CHECK: Check = Check { info: &INFO, run };
 /// kube-proxy's default `--service-node-port-range` start, used when no Service is known.
 const NODE_PORT_RANGE_START: u16 = 30000;
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !ipvs_mode(cx) {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     let tables = v4_filter_tables(cx);
     if cx.node.iptables().is_empty() {
@@ -48,7 +48,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             .iter()
             .map(ToString::to_string)
             .collect();
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether the host firewall's INPUT chain lets IPVS NodePort traffic in",
             if why.is_empty() {
@@ -58,8 +58,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             },
             Some("iptables-save (and iptables-legacy-save / iptables-nft-save)"),
         ));
-        return;
     }
+    let read: Vec<Evidence> = tables
+        .iter()
+        .map(|(artifact, _)| {
+            Evidence::new(*artifact, "chain INPUT", "lets IPVS NodePort traffic in")
+        })
+        .collect();
     // (protocol, port, service) of every NodePort; the range start when none is known.
     let mut ports: Vec<(&'static str, u16, String)> = Vec::new();
     for s in &cx.cluster.state.services {
@@ -211,8 +216,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         f.fix.push(FixStep::manual(
             "Or open the NodePort range (30000-32767 by default) in the host firewall.",
         ));
-        out.add(f);
         // One finding per node: the first dump (backend) that drops is enough to explain it.
-        return;
+        return Verdicts::found(f);
     }
+    let why = if read.is_empty() {
+        "no IPv4 filter table was read: nothing shows INPUT dropping IPVS NodePort traffic"
+    } else {
+        "INPUT lets IPVS NodePort traffic in"
+    };
+    Verdicts::clear(why, read)
 }

@@ -12,7 +12,7 @@ use super::sysctl_files;
 use crate::decode::sysctl::SysctlValue;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -35,34 +35,45 @@ pub const CHECK: Check = Check { info: &INFO, run };
 const KEY: &str = "net.ipv4.ip_forward";
 const DROP_IN: &str = "90-netsnap-forward.conf";
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let sysctls = match &cx.node.sysctls {
         Ok(s) => s,
         Err(m) => {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether IPv4 forwarding is on",
                 m.to_string(),
                 Some("sysctl net.ipv4.ip_forward"),
             ));
-            return;
         }
     };
     let value = match sysctls.get(KEY) {
         Some(SysctlValue::Value(v)) => v.as_str(),
         Some(other) => {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether IPv4 forwarding is on",
                 format!("{KEY} {}", super::unreadable(other)),
                 Some("sysctl net.ipv4.ip_forward"),
             ));
-            return;
         }
-        None => return,
+        None => {
+            // A sysctl dump without the key (a filtered paste): nothing says forwarding is off.
+            return Verdicts::clear(
+                format!("{KEY} is not among the sysctls read: nothing shows forwarding off"),
+                Vec::new(),
+            );
+        }
     };
     if value.trim() != "0" {
-        return;
+        return Verdicts::clear(
+            "IPv4 forwarding is on",
+            vec![Evidence::new(
+                names::SYSCTLS,
+                super::sysctl_line(&cx.node.text(names::SYSCTLS).unwrap_or_default(), KEY),
+                format!("{KEY} = {value}"),
+            )],
+        );
     }
     let mut f = cx.finding(
         &INFO,
@@ -147,5 +158,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             value: "1".to_string(),
         },
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

@@ -14,9 +14,10 @@ use std::collections::BTreeSet;
 use netsnap_bundle::names;
 
 use super::sysctl_line;
+use crate::diagnose::checks::sysctl_evidence;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -50,14 +51,20 @@ fn conf_key(dev: &str) -> String {
     format!("net.ipv4.conf.{}.rp_filter", dev.replace('.', "/"))
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    let (Ok(links), Ok(_)) = (&cx.node.links, &cx.node.routes) else {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    let (links, _) = match (&cx.node.links, &cx.node.routes) {
+        (Ok(l), Ok(r)) => (l, r),
+        (Err(m), _) | (_, Err(m)) => {
+            return Verdicts::clear(
+                format!("no asymmetric path is known: the node's links and routes were not both read ({m})"),
+                Vec::new(),
+            );
+        }
     };
     let value = |k: &str| cx.node.sysctl(k).and_then(|v| v.trim().parse::<u8>().ok());
     let Some(all) = value("net.ipv4.conf.all.rp_filter") else {
         if cx.node.sysctls.is_err() {
-            out.cannot(
+            return Verdicts::cannot(
                 cx.not_concluded(
                     &INFO,
                     "whether reverse-path filtering drops asymmetric traffic",
@@ -70,7 +77,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 ),
             );
         }
-        return;
+        return Verdicts::clear(
+            "net.ipv4.conf.all.rp_filter is not among the sysctls read: nothing shows strict \
+             reverse-path filtering",
+            Vec::new(),
+        );
     };
     let bridge_ports: BTreeSet<u32> = links
         .iter()
@@ -151,7 +162,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     strict.sort_unstable();
     strict.dedup();
     if strict.is_empty() {
-        return;
+        return Verdicts::clear(
+            "no interface where paths can be asymmetric filters reverse paths strictly",
+            sysctl_evidence(cx, "net.ipv4.conf.all.rp_filter"),
+        );
     }
     let mut f = cx.finding(
         &INFO,
@@ -235,5 +249,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "Better still, make replies leave through the interface the request came in on \
          (source-based policy routing per uplink), so strict filtering can stay.",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

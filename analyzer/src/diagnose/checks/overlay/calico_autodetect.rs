@@ -15,10 +15,11 @@ use super::cni_evidence::{
     calico_in_use, calico_namespace, internal_ipv4, item_line, node_log_lines, node_pod,
     parse_addr, pod_env_of, this_node, EnvLookup, CALICO_LOGS, CALICO_NODES_YAML,
 };
+use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, NODES_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -144,25 +145,29 @@ fn all_addresses(cx: &Context<'_>) -> Vec<(String, IpAddr)> {
     out
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !calico_in_use(cx) {
-        return;
+        return cni_not_in_use("Calico");
     }
     let Some(node) = this_node(cx) else {
         if cx.cluster.collected {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether Calico autodetected this node's address correctly",
                 "this bundle could not be matched to a Kubernetes Node",
                 Some("kubectl get nodes -o wide (the InternalIP of this node)"),
             ));
         }
-        return;
+        return Verdicts::clear(
+            "not judged: the Kubernetes objects were not collected, so this node's InternalIP is \
+             not known",
+            Vec::new(),
+        );
     };
     let name = node.metadata.name.clone();
     let internal = internal_ipv4(node);
     let Some((addr, addr_ev)) = calico_address(cx, &name) else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "which address Calico autodetected for this node",
             format!(
@@ -171,7 +176,6 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             ),
             Some("kubectl get nodes.crd.projectcalico.org -o yaml"),
         ));
-        return;
     };
     let shared: Vec<String> = all_addresses(cx)
         .into_iter()
@@ -180,7 +184,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .collect();
     let mismatch = !internal.is_empty() && !internal.contains(&addr);
     if !mismatch && shared.is_empty() {
-        return;
+        return Verdicts::clear(
+            format!("Calico's address for node {name}, {addr}, is its own InternalIP"),
+            vec![addr_ev],
+        );
     }
     let local = cx.node.local_addresses();
     let dev = local
@@ -323,7 +330,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         )],
         FixAction::Manual,
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -12,11 +12,12 @@ use std::net::IpAddr;
 use super::cni_evidence::{
     calico_in_use, calico_namespace, internal_ipv4, node_log_lines, node_pod, CALICO_LOGS,
 };
+use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, PODS_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -40,9 +41,9 @@ pub const CHECK: Check = Check { info: &INFO, run };
 const BIRD: &str = "bird";
 const NOT_ESTABLISHED: &str = "BGP not established";
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !calico_in_use(cx) {
-        return;
+        return cni_not_in_use("Calico");
     }
     let pools: Vec<_> = cx
         .cluster
@@ -56,20 +57,26 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .any(|p| matches!(p.spec.vxlan_mode.as_str(), "Always" | "CrossSubnet"))
     {
         // Felix programs VXLAN routes itself; BGP is not needed for them.
-        return;
+        return Verdicts::clear(
+            "does not apply: a Calico IP pool uses VXLAN, whose routes Felix programs without BGP",
+            Vec::new(),
+        );
     }
     let routes = match &cx.node.routes {
         Ok(r) => r,
         Err(m) => {
             if !pools.is_empty() {
-                out.cannot(cx.not_concluded(
+                return Verdicts::cannot(cx.not_concluded(
                     &INFO,
                     "whether this node learned routes to the other nodes' pod blocks over BGP",
                     format!("routes: {m}"),
                     Some("ip route show proto bird"),
                 ));
             }
-            return;
+            return Verdicts::clear(
+                format!("nothing shows BGP networking: no Calico IP pool was read, nor the routes ({m})"),
+                Vec::new(),
+            );
         }
     };
     let v4 = |r: &&crate::decode::rtnl::Route| r.family == 2;
@@ -82,7 +89,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     if own.is_empty() {
         // No block of its own announced by BIRD: not BGP networking on this node, or nothing
         // to say about it.
-        return;
+        return Verdicts::clear(
+            "does not apply: BIRD announces no pod block of this node (no blackhole route of \
+             proto bird)",
+            Vec::new(),
+        );
     }
     let any_learned = routes
         .iter()
@@ -102,20 +113,25 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .count();
     if learned > 0 {
-        return;
+        return Verdicts::clear(
+            format!("this node learned {learned} route(s) to other nodes' pod blocks over BGP"),
+            Vec::new(),
+        );
     }
     if pools.is_empty() {
         if any_learned {
-            return;
+            return Verdicts::clear(
+                "this node learned routes over BGP (no Calico IP pool was read to match them with)",
+                Vec::new(),
+            );
         }
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether BGP should be delivering routes to other nodes' blocks",
             "BIRD installed a blackhole for this node's block, but no Calico IPPool was \
              collected to say whether the pools use VXLAN",
             Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.vxlanMode)"),
         ));
-        return;
     }
     let me = cx.identity.as_ref().map(|i| i.name.as_str());
     let others: Vec<(String, Vec<IpAddr>)> = cx
@@ -127,13 +143,24 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .map(|n| (n.metadata.name.clone(), internal_ipv4(n)))
         .collect();
     if others.is_empty() || me.is_none() {
-        return;
+        return Verdicts::clear(
+            if me.is_none() {
+                "not judged: this bundle matches no Node, so its BGP peers are not known"
+            } else {
+                "does not apply: there is no other node to learn routes from"
+            },
+            Vec::new(),
+        );
     }
     let pod = node_pod(cx, "k8s-app", "calico-node");
     if pod.is_some_and(|p| p.is_ready()) {
         // The readiness probe includes BIRD's sessions: Ready means they are established, and
         // the other nodes simply have no blocks yet.
-        return;
+        return Verdicts::clear(
+            "calico-node on this node is Ready, so its BGP sessions are up: the other nodes have \
+             no blocks yet",
+            Vec::new(),
+        );
     }
     let (severity, confidence) = if pod.is_some() {
         (Severity::Error, Confidence::High)
@@ -251,5 +278,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         )],
         FixAction::Manual,
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

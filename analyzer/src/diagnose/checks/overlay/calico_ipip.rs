@@ -12,7 +12,9 @@ use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "calico-ipip-on-flat-network",
@@ -31,7 +33,7 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let pools: Vec<_> = cx
         .cluster
         .state
@@ -40,7 +42,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .filter(|p| !p.spec.disabled && p.spec.ipip_mode == "Always")
         .collect();
     if pools.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no enabled Calico IP pool has ipipMode Always",
+            Vec::new(),
+        );
     }
     let nodes = &cx.cluster.state.nodes;
     let internal: Vec<(String, IpAddr)> = nodes
@@ -54,7 +59,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .collect();
     if internal.len() < 2 {
-        return;
+        return Verdicts::clear(
+            "does not apply: fewer than two Nodes have an IPv4 InternalIP, so no traffic crosses \
+             nodes",
+            Vec::new(),
+        );
     }
     // The subnet of this node's own InternalIP, from its interface address.
     let local = cx.node.local_addresses();
@@ -64,13 +73,12 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             .any(|(_, n)| n == ip)
             .then(|| ((*ip, a.prefixlen), dev.to_string()))
     }) else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether IPIP is needed between the nodes",
             "no local address of this node is a Node InternalIP (or addresses were not collected)",
             Some("ip -br addr; kubectl get nodes -o wide"),
         ));
-        return;
     };
     let outside: Vec<&(String, IpAddr)> = internal
         .iter()
@@ -78,8 +86,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .collect();
     if !outside.is_empty() {
         // Nodes on other subnets need encapsulation (or CrossSubnet); not this finding.
-        return;
+        return Verdicts::clear(
+            format!(
+                "IPIP is needed: {} node(s) are outside this node's subnet",
+                outside.len()
+            ),
+            Vec::new(),
+        );
     }
+    let mut out = Judgement::new();
     let subnet_text = format!("{}/{}", network(subnet), subnet.1);
     for pool in pools {
         let name = &pool.metadata.name;
@@ -152,8 +167,9 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             name,
             &patch,
         ));
-        out.add(f);
+        out.found(f);
     }
+    out.or_clear("no IPIP Always pool needs checking here", Vec::new())
 }
 
 fn network((ip, len): (IpAddr, u8)) -> IpAddr {

@@ -7,10 +7,11 @@
 //! kubernetes-sigs/kubespray#4172; Calico docs: FelixConfiguration `kubeNodePortRanges`).
 
 use super::cni_evidence::{calico_in_use, calico_resource, node_pod, pod_env_of, EnvLookup};
+use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, PODS_YAML, SERVICES_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -49,9 +50,12 @@ fn covered(ranges: &[(u16, u16)], port: i64) -> bool {
         .any(|(a, b)| i64::from(*a) <= port && port <= i64::from(*b))
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") || !calico_in_use(cx) {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") {
+        return cx.not_this_mode("ipvs");
+    }
+    if !calico_in_use(cx) {
+        return cni_not_in_use("Calico");
     }
     // Felix's ranges: env overrides the FelixConfiguration, which overrides the default.
     let felix = cx
@@ -123,19 +127,31 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                         .any(|n| !covered(&[(30000, 32767)], n))
                 });
                 if outside {
-                    out.cannot(cx.not_concluded(
+                    return Verdicts::cannot(cx.not_concluded(
                         &INFO,
                         "whether Felix knows the NodePorts outside 30000-32767",
                         "no FelixConfiguration was collected",
                         Some("kubectl get felixconfiguration default -o yaml (spec.kubeNodePortRanges)"),
                     ));
                 }
+                return Verdicts::clear(
+                    "no FelixConfiguration was collected, and every NodePort is inside Felix's \
+                     default range 30000-32767",
+                    Vec::new(),
+                );
             }
-            return;
+            return Verdicts::clear(
+                "not judged: FelixConfigurations were collected but none is named default, and \
+                 calico-node's environment sets no NodePort range",
+                Vec::new(),
+            );
         }
     };
     if ranges.is_empty() {
-        return;
+        return Verdicts::clear(
+            "not judged: Felix's NodePort ranges could not be parsed",
+            vec![source],
+        );
     }
     let mut outside: Vec<String> = Vec::new();
     for s in &cx.cluster.state.services {
@@ -161,7 +177,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             .then(|| (name.clone(), v.clone()))
     });
     if outside.is_empty() && apiserver_outside.is_none() {
-        return;
+        return Verdicts::clear(
+            "every NodePort, and the API server's range when known, is inside Felix's NodePort \
+             ranges",
+            vec![source],
+        );
     }
     let mut f = cx.finding(
         &INFO,
@@ -256,7 +276,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             FixAction::Manual,
         ));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, FELIX_YAML, IPPOOLS_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -38,7 +38,7 @@ const CALICO_LOGS: &[&str] = &[
     "logs-kube-system-calico-node.txt",
 ];
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let pools: Vec<_> = cx
         .cluster
         .state
@@ -48,7 +48,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .filter(|p| matches!(p.spec.vxlan_mode.as_str(), "Always" | "CrossSubnet"))
         .collect();
     if pools.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no enabled IPv4 Calico IP pool uses VXLAN",
+            Vec::new(),
+        );
     }
     let me = cx.node_name();
     let calico_pods: Vec<_> = cx
@@ -67,23 +70,32 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .unwrap_or(false);
     if !calico_pods.is_empty() && !pod_here && !cali_links {
         // calico-node does not run here: not a Calico node.
-        return;
+        return Verdicts::clear(
+            format!("does not apply: calico-node does not run on {me} (no pod, no cali* device)"),
+            Vec::new(),
+        );
     }
     let links = match &cx.node.links {
         Ok(l) => l,
         Err(m) => {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether vxlan.calico exists and is up",
                 m.to_string(),
                 Some("ip -d link show vxlan.calico"),
             ));
-            return;
         }
     };
     let dev = links.iter().find(|l| l.ifname() == DEVICE);
     if dev.is_some_and(|d| d.is_up()) {
-        return;
+        return Verdicts::clear(
+            format!("{DEVICE} exists and is up"),
+            vec![Evidence::new(
+                names::RTNL_LINKS,
+                format!("link {DEVICE}"),
+                "up",
+            )],
+        );
     }
     let felix_off = cx
         .cluster
@@ -190,5 +202,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "calico-node",
         "k8s-app=calico-node",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

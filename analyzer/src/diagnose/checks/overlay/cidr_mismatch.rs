@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, NODES_YAML, PODS_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "cluster-cidr-mismatch",
@@ -85,7 +85,7 @@ fn cni_networks(cx: &Context<'_>) -> Vec<(Net, String, String)> {
     out
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let cni = cni_networks(cx);
     let cluster_cidr = cx
         .cluster
@@ -234,7 +234,22 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         }
     }
     if problems.is_empty() {
-        return;
+        return Verdicts::clear(
+            if cni.is_empty() {
+                "nothing to compare: no CNI network (Calico IP pool, flannel net-conf.json) was read"
+                    .to_string()
+            } else {
+                format!(
+                    "kube-proxy's clusterCIDR, the Nodes' podCIDRs and the pods' addresses agree \
+                     with the CNI network(s) ({}) as far as they were read",
+                    list_capped(
+                        &cni.iter().map(|(n, ..)| fmt_net(*n)).collect::<Vec<_>>(),
+                        3
+                    )
+                )
+            },
+            Vec::new(),
+        );
     }
     let mut f = cx.finding(
         &INFO,
@@ -253,7 +268,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
          --cluster-cidr must contain the CNI's network (Calico IPPools, flannel's net-conf.json \
          Network); then restart kube-proxy and the CNI pods.",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

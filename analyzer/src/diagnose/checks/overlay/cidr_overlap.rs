@@ -13,7 +13,9 @@ use netsnap_bundle::names;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::expect::{cidr_contains, parse_cidr};
 use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "pod-cidr-overlaps-node-network",
@@ -60,7 +62,8 @@ fn is_uplink(dev: &str) -> bool {
         || dev.starts_with("docker"))
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
+    let mut out = Judgement::new();
     // (pod network, artifact, where).
     let mut pod_nets: Vec<(Net, String, String)> = Vec::new();
     for p in cx
@@ -202,7 +205,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
              Calico, or a cluster rebuilt with another --pod-network-cidr); nothing on this node \
              fixes it.",
         ));
-        out.add(f);
+        out.found(f);
     }
     // ClusterIPs inside the node network.
     let mut inside: Vec<String> = Vec::new();
@@ -251,8 +254,16 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         f.fix.push(FixStep::manual(
             "Choose a Service CIDR (--service-cluster-ip-range) that no node network uses.",
         ));
-        out.add(f);
+        out.found(f);
     }
+    out.or_clear(
+        format!(
+            "no pod network ({} read) overlaps the node's networks, and no ClusterIP is on the \
+             node's LAN",
+            pod_nets.len()
+        ),
+        Vec::new(),
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::cni_evidence::{internal_ipv4, pods_labelled, this_node};
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::ClusterFacts;
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -47,11 +47,14 @@ fn device_matches(entry: &str, dev: &str) -> bool {
     }
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let in_use = pods_labelled(cx, "k8s-app", "cilium").next().is_some()
         || cx.node.link("cilium_host").is_some();
     if !in_use {
-        return;
+        return Verdicts::clear(
+            "does not apply: Cilium is not in use here (no cilium pod, no cilium_host device)",
+            Vec::new(),
+        );
     }
     let Some(cm) = cx
         .cluster
@@ -60,18 +63,20 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .iter()
         .find(|c| c.metadata.name == CONFIGMAP)
     else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether Cilium's kube-proxy replacement serves NodePorts on this node's interface",
             "Cilium runs, but its ConfigMap cilium-config is not in the bundle (the collector \
              does not read it yet)",
             Some("kubectl -n kube-system get configmap cilium-config -o yaml (kube-proxy-replacement, devices); cilium status"),
         ));
-        return;
     };
     let kpr = cm.data.get(KPR).map(String::as_str).unwrap_or("");
     if !matches!(kpr, "true" | "strict" | "partial") {
-        return;
+        return Verdicts::clear(
+            format!("does not apply: Cilium's kube-proxy replacement is off ({KPR}: {kpr:?})"),
+            Vec::new(),
+        );
     }
     let devices: Vec<&str> = cm
         .data
@@ -80,10 +85,16 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .unwrap_or_default();
     if devices.is_empty() {
         // Auto-detection picks the devices with the node's addresses and default routes.
-        return;
+        return Verdicts::clear(
+            format!("Cilium's {DEVICES} is not set: it detects the node's devices itself"),
+            Vec::new(),
+        );
     }
     let Some(node) = this_node(cx) else {
-        return;
+        return Verdicts::clear(
+            "not judged: this bundle matches no Node, so its InternalIP's interface is not known",
+            Vec::new(),
+        );
     };
     let internal = internal_ipv4(node);
     let local = cx.node.local_addresses();
@@ -92,16 +103,21 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .find(|(a, ..)| internal.contains(a))
         .map(|(a, d, _)| (*a, d.to_string()))
     else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether Cilium's devices include this node's interface",
             "no local address of this node is its InternalIP (or addresses were not collected)",
             Some("ip -br addr"),
         ));
-        return;
     };
     if devices.iter().any(|e| device_matches(e, &dev)) {
-        return;
+        return Verdicts::clear(
+            format!(
+                "Cilium's devices ({}) include {dev}, which holds the InternalIP {ip}",
+                devices.join(" ")
+            ),
+            Vec::new(),
+        );
     }
     let list = devices.join(" ");
     let mut f = cx.finding(
@@ -152,7 +168,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         ],
         FixAction::Manual,
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::decode::k8s::{Node, Pod};
 use crate::diagnose::facts::{ClusterFacts, PODS_YAML};
-use crate::diagnose::Context;
+use crate::diagnose::{Context, Verdicts};
 
 /// calico-node logs as the collector names them (`logs-<ns>-<app>.txt`).
 pub const CALICO_LOGS: &[&str] = &[
@@ -138,6 +138,19 @@ pub fn calico_in_use(cx: &Context<'_>) -> bool {
             let n = l.ifname();
             n.starts_with("cali") || n == "vxlan.calico" || n == "wireguard.cali"
         })
+}
+
+/// The clear verdict of a check for a CNI that is not in use: what was looked for.
+pub fn cni_not_in_use(cni: &str) -> Verdicts {
+    let signs = match cni {
+        "Calico" => "no IP pool, Calico Node, calico-node pod or cali*/vxlan.calico device",
+        "flannel" => "no flannel.1 device, subnet.env, flannel pod or flannel Node annotation",
+        _ => "no trace of it in the evidence",
+    };
+    Verdicts::clear(
+        format!("does not apply: {cni} is not in use here ({signs})"),
+        Vec::new(),
+    )
 }
 
 /// Whether flannel runs: its device, its subnet file, its pods or its Node annotations.

@@ -13,10 +13,11 @@ use super::cni_evidence::{
     flannel_in_use, internal_ipv4, item_line, node_log_lines, node_pod, parse_addr, this_node,
     FLANNEL_LOGS,
 };
+use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, NODES_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -42,33 +43,39 @@ const OVERWRITE: &str = "flannel.alpha.coreos.com/public-ip-overwrite";
 const LOG_NEEDLE: &str = "Using interface with name";
 const NAT_ADDRESS: &str = "10.0.2.15";
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !flannel_in_use(cx) {
-        return;
+        return cni_not_in_use("flannel");
     }
     let Some(node) = this_node(cx) else {
         if cx.cluster.collected {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "which address flannel publishes for this node",
                 "this bundle could not be matched to a Kubernetes Node",
                 Some("kubectl get nodes -o wide"),
             ));
         }
-        return;
+        return Verdicts::clear(
+            "not judged: the Kubernetes objects were not collected, so flannel's published \
+             address is not known",
+            Vec::new(),
+        );
     };
     let name = node.metadata.name.as_str();
     let Some(raw) = node.annotation(PUBLIC_IP) else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "which address flannel publishes for this node",
             format!("Node {name} has no {PUBLIC_IP} annotation (flannel not started there, or another backend)"),
             Some("kubectl get node -o yaml (metadata.annotations)"),
         ));
-        return;
     };
     let Some(addr) = parse_addr(raw) else {
-        return;
+        return Verdicts::clear(
+            format!("not judged: Node {name}'s {PUBLIC_IP} annotation {raw:?} is not an address"),
+            Vec::new(),
+        );
     };
     let overwritten = node.annotation(OVERWRITE).is_some();
     let internal = internal_ipv4(node);
@@ -84,7 +91,17 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let nat = addr.to_string() == NAT_ADDRESS;
     let mismatch = !overwritten && !internal.is_empty() && !internal.contains(&addr);
     if shared.is_empty() && !mismatch {
-        return;
+        return Verdicts::clear(
+            format!(
+                "flannel publishes {addr} for node {name}: {}, and no other node shares it",
+                if overwritten {
+                    "set explicitly"
+                } else {
+                    "its InternalIP"
+                }
+            ),
+            Vec::new(),
+        );
     }
     let local = cx.node.local_addresses();
     let dev_of = |ip: &IpAddr| {
@@ -211,5 +228,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     f.fix.push(FixStep::manual(
         "Give kubelet the same address (--node-ip) so the Node InternalIP and flannel agree.",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

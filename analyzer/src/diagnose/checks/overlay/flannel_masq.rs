@@ -10,10 +10,11 @@
 //! kubernetes/kubernetes#20391).
 
 use super::cni_evidence::{env_file_value, flannel_in_use, pods_labelled, SUBNET_ENV};
+use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML, PODS_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -39,9 +40,9 @@ const IPMASQ: &str = "FLANNEL_IPMASQ";
 const NETWORK: &str = "FLANNEL_NETWORK";
 const CHAIN: &str = "FLANNEL-POSTRTG";
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !flannel_in_use(cx) {
-        return;
+        return cni_not_in_use("flannel");
     }
     let mut evidence = Vec::new();
     let mut off = false;
@@ -102,7 +103,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         }
     }
     if !off {
-        return;
+        return Verdicts::clear(
+            "neither subnet.env nor flanneld's arguments turn flannel's masquerading off",
+            evidence,
+        );
     }
     // The dataplane decides: flannel's chain, or its older rules in POSTROUTING.
     let dumps = cx.node.iptables();
@@ -136,7 +140,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     }
     if rules_seen {
         // Configured off, yet masquerading happens (another flanneld, a manual rule): no fault.
-        return;
+        return Verdicts::clear(
+            "flannel's masquerading is configured off, yet masquerade rules for the pod network \
+             are present",
+            evidence,
+        );
     }
     let with_nat = dumps
         .iter()
@@ -189,7 +197,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             None => "Set clusterCIDR to the pod network in the kube-proxy ConfigMap (config.conf) and restart kube-proxy.".to_string(),
         }));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 /// Whether kube-proxy's clusterCIDR is empty, when its configuration was read.

@@ -13,7 +13,7 @@ use netsnap_bundle::names;
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, FELIX_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Judgement, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -50,10 +50,17 @@ pub fn fits(mtu: u32, oh: u32, under: u32) -> bool {
     mtu.saturating_add(oh) <= under
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    let Ok(links) = &cx.node.links else {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    let links = match &cx.node.links {
+        Ok(l) => l,
+        Err(m) => {
+            return Verdicts::clear(
+                format!("no tunnel device is known: the node's links were not read ({m})"),
+                Vec::new(),
+            );
+        }
     };
+    let mut out = Judgement::new();
     let default_dev = cx
         .node
         .routes
@@ -77,6 +84,19 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         };
         let name = t.ifname();
         if fits(mtu, oh, under_mtu) {
+            out.clear(
+                name,
+                format!(
+                    "{name} ({kind}) has MTU {mtu}: with {oh} bytes of overhead it fits {}'s MTU \
+                     {under_mtu}",
+                    under.ifname()
+                ),
+                vec![Evidence::new(
+                    names::RTNL_LINKS,
+                    format!("link {name}"),
+                    format!("mtu {mtu}"),
+                )],
+            );
             continue;
         }
         // Pod veths larger than the tunnel alone are not reported: the kernel answers their
@@ -229,8 +249,12 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             "Restart the pods on this node (drain, or delete them) so their veths are created \
              with the new MTU.",
         ));
-        out.add(f);
+        out.found(f);
     }
+    out.or_clear(
+        "no tunnel device (IPIP, VXLAN, WireGuard...) with a known underlay is up here",
+        Vec::new(),
+    )
 }
 
 #[cfg(test)]

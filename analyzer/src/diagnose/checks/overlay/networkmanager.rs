@@ -14,7 +14,7 @@ use netsnap_bundle::names;
 
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -134,9 +134,15 @@ fn unmanaged_patterns(text: &str) -> Vec<(usize, String, String)> {
     out
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    let Ok(links) = &cx.node.links else {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    let links = match &cx.node.links {
+        Ok(l) => l,
+        Err(m) => {
+            return Verdicts::clear(
+                format!("no CNI device is known: the node's links were not read ({m})"),
+                Vec::new(),
+            );
+        }
     };
     let devices: Vec<&str> = links
         .iter()
@@ -144,7 +150,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .filter(|n| cni_device(n))
         .collect();
     if devices.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no CNI device (cali*, vxlan.calico, tunl0, flannel.1...) is on this \
+             node",
+            Vec::new(),
+        );
     }
     let vxlan_down = cx.node.link("vxlan.calico").filter(|l| !l.is_up());
     let listing = names::listing_artifact(CONF_DIR);
@@ -160,14 +170,24 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 .artifact(&listing)
                 .is_some_and(|a| a.status == netsnap_bundle::Status::Absent);
             if vxlan_down.is_some() && !absent {
-                out.cannot(cx.not_concluded(
+                return Verdicts::cannot(cx.not_concluded(
                     &INFO,
                     "whether NetworkManager takes vxlan.calico down",
                     m.to_string(),
                     Some("nmcli device status; ls /etc/NetworkManager/conf.d"),
                 ));
             }
-            return;
+            return Verdicts::clear(
+                format!(
+                    "nothing shows NetworkManager managing the CNI devices: {CONF_DIR} {}",
+                    if absent {
+                        "does not exist"
+                    } else {
+                        "was not collected"
+                    }
+                ),
+                Vec::new(),
+            );
         }
     };
     // Files of the directory that the bundle holds, by listing name.
@@ -195,7 +215,16 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .filter(|d| !patterns.iter().any(|(_, _, p, _)| glob(p, d)))
         .collect();
     if uncovered.is_empty() {
-        return;
+        return Verdicts::clear(
+            "NetworkManager's configuration leaves every CNI device unmanaged",
+            patterns
+                .iter()
+                .take(3)
+                .map(|(path, line, _, excerpt)| {
+                    Evidence::new(path.clone(), format!("line {line}"), excerpt.clone())
+                })
+                .collect(),
+        );
     }
     let (severity, confidence) = if vxlan_down.is_some() {
         (Severity::Error, Confidence::Medium)
@@ -283,7 +312,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             FixAction::Manual,
         ));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

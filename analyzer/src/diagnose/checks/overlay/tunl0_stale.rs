@@ -14,7 +14,7 @@ use crate::diagnose::checks::overlay::cni_evidence::calico_resource;
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::{FELIX_YAML, IPPOOLS_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -35,12 +35,22 @@ pub const CHECK: Check = Check { info: &INFO, run };
 
 const TUNL0: &str = "tunl0";
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(link) = cx.node.link(TUNL0) else {
-        return;
+        return Verdicts::clear(
+            "does not apply: there is no tunl0 device (or the links were not read)",
+            Vec::new(),
+        );
     };
     if !link.is_up() {
-        return;
+        return Verdicts::clear(
+            "tunl0 is down",
+            vec![Evidence::new(
+                names::RTNL_LINKS,
+                format!("link {TUNL0}"),
+                "down",
+            )],
+        );
     }
     let addrs: Vec<IpAddr> = cx
         .node
@@ -62,12 +72,19 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .collect();
     if addrs.is_empty() && routes.is_empty() {
-        return;
+        return Verdicts::clear(
+            "tunl0 is up but has no address and no route: it carries nothing",
+            vec![Evidence::new(
+                names::RTNL_LINKS,
+                format!("link {TUNL0}"),
+                "up, no address, no route via it",
+            )],
+        );
     }
     let pools = &cx.cluster.state.ip_pools;
     if pools.is_empty() {
         if !routes.is_empty() {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether the routes via tunl0 are still wanted",
                 "tunl0 is UP and routes through it, but no Calico IPPool was collected to say \
@@ -75,14 +92,18 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.ipipMode)"),
             ));
         }
-        return;
+        return Verdicts::clear(
+            "tunl0 is up with an address but no route, and no Calico IP pool was read to say \
+             whether IPIP is wanted",
+            Vec::new(),
+        );
     }
     let ipip_on = pools
         .iter()
         .filter(|p| !p.spec.disabled)
         .any(|p| matches!(p.spec.ipip_mode.as_str(), "Always" | "CrossSubnet"));
     if ipip_on {
-        return;
+        return Verdicts::clear("tunl0 is wanted: a Calico IP pool has IPIP on", Vec::new());
     }
     let severity = if routes.is_empty() {
         Severity::Warning
@@ -219,5 +240,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             ifname: TUNL0.to_string(),
         },
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

@@ -16,7 +16,7 @@ use super::cni_evidence::{calico_resource, ethtool_feature};
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, FELIX_YAML};
 use crate::diagnose::{
-    Confidence, Context, Evidence, FixAction, FixStep, Layer, Outcome, Severity,
+    Confidence, Context, Evidence, FixAction, FixStep, Judgement, Layer, Severity, Verdicts,
 };
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -51,7 +51,8 @@ fn override_value(s: &str) -> Option<bool> {
     })
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
+    let mut out = Judgement::new();
     for dev in DEVICES {
         let Some(link) = cx.node.link(dev) else {
             continue;
@@ -73,9 +74,30 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             }
         };
         let Some((line, on, fixed)) = ethtool_feature(&text, FEATURE) else {
+            out.clear(
+                *dev,
+                format!("ethtool -k {dev} does not list {FEATURE}: nothing to turn off"),
+                Vec::new(),
+            );
             continue;
         };
         if !on || fixed {
+            out.clear(
+                *dev,
+                format!(
+                    "{FEATURE} on {dev} is {}",
+                    if on {
+                        "on but fixed by the driver"
+                    } else {
+                        "off"
+                    }
+                ),
+                vec![Evidence::new(
+                    artifact.clone(),
+                    format!("line {line}"),
+                    format!("{FEATURE}: {}", if on { "on [fixed]" } else { "off" }),
+                )],
+            );
             continue;
         }
         let calico = *dev == "vxlan.calico";
@@ -205,8 +227,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                  that turns it off itself.",
             ));
         }
-        out.add(f);
+        out.found(f);
     }
+    out.or_clear(
+        format!(
+            "does not apply: no VXLAN device ({}) is up here",
+            DEVICES.join(", ")
+        ),
+        Vec::new(),
+    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use crate::diagnose::checks::proxy::versions::{kernel_version, Version};
 use crate::diagnose::checks::{Check, CheckInfo};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -66,12 +66,12 @@ fn assess(kernel: Version, mode: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if cx.proxy_mode.as_ref().map(|m| m.mode.as_str()) != Some("ipvs") {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     let Some((kernel, kernel_ev)) = kernel_version(cx) else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether IPVS's connection-reuse handling is fixed on this kernel",
             format!(
@@ -80,11 +80,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             ),
             Some("uname -r"),
         ));
-        return;
     };
     let value = cx.node.sysctl(SYSCTL);
     let Some(what) = assess(kernel, value) else {
-        return;
+        return Verdicts::clear(
+            "this kernel (5.9 or later) handles IPVS connection reuse correctly",
+            vec![kernel_ev],
+        );
     };
     let mut f = cx.finding(
         &INFO,
@@ -114,7 +116,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "Move the node to a kernel of 5.9 or later; until then, expect short stalls or \
          failures during rollouts, or run kube-proxy in iptables or nftables mode.",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::diagnose::expect_iptables::{
 use crate::diagnose::facts::{
     ClusterFacts, IptablesDump, Missing, ENDPOINTSLICES_YAML, SERVICES_YAML,
 };
+use crate::diagnose::Verdicts;
 use crate::diagnose::{Context, Evidence, FixStep};
 
 /// The `nft -j list ruleset` artifact.
@@ -27,6 +28,43 @@ pub fn nft_artifact() -> String {
 /// expectation checks of the other modes stay silent.
 pub fn applies(cx: &Context<'_>, mode: &str) -> bool {
     cx.proxy_mode.as_ref().is_some_and(|m| m.mode == mode) && cx.cluster.collected
+}
+
+/// The clear verdict when [`applies`] is false: kube-proxy runs in another mode, or there is
+/// no expectation to compare with.
+pub fn not_applicable(cx: &Context<'_>, mode: &str) -> Verdicts {
+    if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != mode) {
+        return cx.not_this_mode(mode);
+    }
+    Verdicts::clear(
+        "nothing to compare with: the Kubernetes objects were not collected, so what kube-proxy \
+         should have programmed is not known",
+        cx.proxy_mode_evidence(),
+    )
+}
+
+/// Evidence that `dump` was compared with the expected Service ports of its family.
+pub fn compared_evidence(dump: &IptablesDump, fam: &FamilyPorts) -> Evidence {
+    Evidence::new(
+        dump.artifact.clone(),
+        "Service chains",
+        format!(
+            "compared with the {} expected IPv{} Service port(s)",
+            fam.ports.len(),
+            fam.family
+        ),
+    )
+}
+
+/// `why` when rules were compared, else that there was nothing to compare.
+pub fn no_dump_or(compared: &[Evidence], why: &str) -> String {
+    if compared.is_empty() {
+        "nothing to compare: no Service port is expected here, or no dump of its family was \
+         read (iptables-service-rules-missing says which)"
+            .to_string()
+    } else {
+        why.to_string()
+    }
 }
 
 /// The node name kube-proxy matches `nodeName` of endpoints against: `hostnameOverride`, else

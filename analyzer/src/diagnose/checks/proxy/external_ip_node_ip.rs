@@ -12,7 +12,9 @@ use std::net::IpAddr;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::expect::KUBE_IPVS0;
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML, NODES_YAML, SERVICES_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -42,10 +44,12 @@ enum Owner {
     ApiServer(String),
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if cx.proxy_mode.as_ref().map(|m| m.mode.as_str()) != Some("ipvs") {
-        return;
+        return cx.not_this_mode("ipvs");
     }
+    let mut out = Judgement::new();
+    let mut seen = 0;
     let me = cx.identity.as_ref().map(|i| i.name.clone());
     let local = cx.node.local_addresses();
     let real_local = |ip: IpAddr| {
@@ -101,6 +105,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                     owners.push(Owner::ApiServer(line.clone()));
                 }
             }
+            seen += 1;
             if owners.is_empty() {
                 continue;
             }
@@ -112,10 +117,21 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 &owners,
                 real_local(ip),
                 on_kube_ipvs0(ip),
-                out,
+                &mut out,
             );
         }
     }
+    out.or_clear(
+        if seen == 0 {
+            "does not apply: no Service has an externalIP or a LoadBalancer ingress IP".to_string()
+        } else {
+            format!(
+                "none of the {seen} externalIP(s) and LoadBalancer IP(s) is a node's or the API \
+                 server's address"
+            )
+        },
+        Vec::new(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -127,7 +143,7 @@ fn report(
     owners: &[Owner],
     real_dev: Option<String>,
     on_kube_ipvs0: bool,
-    out: &mut Outcome,
+    out: &mut Judgement,
 ) {
     let name = format!("{}/{}", svc.metadata.namespace, svc.metadata.name);
     let whose: Vec<String> = owners
@@ -230,7 +246,7 @@ fn report(
          kube-ipvs0) and that `ip route show table local` still has its local route on the \
          owning node."
     )));
-    out.add(f);
+    out.found(f);
 }
 
 /// The API server address kube-proxy talks to: the `server:` of the kubeconfig in its

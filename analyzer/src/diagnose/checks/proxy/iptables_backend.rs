@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use crate::decode::iptables::{Backend, IptablesSave};
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::IptablesDump;
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "iptables-backend-mismatch",
@@ -132,11 +134,15 @@ fn backend_name(b: Backend) -> &'static str {
     }
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let mode = cx.proxy_mode.as_ref().map(|m| m.mode.as_str());
     if mode == Some("nftables") {
-        return;
+        return Verdicts::clear(
+            "does not apply: kube-proxy runs in nftables mode, not with iptables",
+            cx.proxy_mode_evidence(),
+        );
     }
+    let mut out = Judgement::new();
     let dumps: Vec<&IptablesDump> = cx
         .node
         .iptables()
@@ -158,11 +164,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let nft = views.iter().find(|v| v.backend == Backend::NfTables);
 
     match (legacy, nft) {
-        (Some(l), Some(n)) if !l.kube.is_empty() && !n.kube.is_empty() => both(cx, l, n, out),
+        (Some(l), Some(n)) if !l.kube.is_empty() && !n.kube.is_empty() => both(cx, l, n, &mut out),
         (Some(l), Some(n)) => {
             let (with, without) = if l.kube.is_empty() { (n, l) } else { (l, n) };
             if !with.kube.is_empty() && !without.other.is_empty() {
-                split(cx, with, without, out);
+                split(cx, with, without, &mut out);
             }
         }
         (None, Some(n)) if warning.is_some() && mode.is_some() => {
@@ -185,8 +191,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         _ => {}
     }
     if let Some(n) = nft {
-        old_nft_release(cx, n, out);
+        old_nft_release(cx, n, &mut out);
     }
+    let why = match views.len() {
+        0 => "no IPv4 iptables dump was read: nothing shows rules split between backends",
+        1 => "one iptables backend holds the rules",
+        _ => "kube-proxy's rules and the host's other rules are in the same iptables backend",
+    };
+    out.or_clear(why, views.iter().map(chains_evidence).collect())
 }
 
 /// The legacy-tables warning: in the nft dump's text (iptables before 1.8.9) or in the stderr
@@ -234,7 +246,7 @@ fn chains_evidence(v: &View<'_>) -> Evidence {
     )
 }
 
-fn both(cx: &Context<'_>, l: &View<'_>, n: &View<'_>, out: &mut Outcome) {
+fn both(cx: &Context<'_>, l: &View<'_>, n: &View<'_>, out: &mut Judgement) {
     let differ = l.endpoints != n.endpoints && !(l.endpoints.is_empty() && n.endpoints.is_empty());
     let (severity, summary) = if differ {
         (
@@ -273,10 +285,10 @@ fn both(cx: &Context<'_>, l: &View<'_>, n: &View<'_>, out: &mut Outcome) {
         ));
     }
     fix(cx, &mut f);
-    out.add(f);
+    out.found(f);
 }
 
-fn split(cx: &Context<'_>, with: &View<'_>, without: &View<'_>, out: &mut Outcome) {
+fn split(cx: &Context<'_>, with: &View<'_>, without: &View<'_>, out: &mut Judgement) {
     let mut f = cx.finding(
         &INFO,
         Severity::Warning,
@@ -302,7 +314,7 @@ fn split(cx: &Context<'_>, with: &View<'_>, without: &View<'_>, out: &mut Outcom
         ),
     ));
     fix(cx, &mut f);
-    out.add(f);
+    out.found(f);
 }
 
 fn fix(cx: &Context<'_>, f: &mut crate::diagnose::Finding) {
@@ -326,7 +338,7 @@ fn fix(cx: &Context<'_>, f: &mut crate::diagnose::Finding) {
 }
 
 /// iptables 1.8.0 to 1.8.2 with nf_tables, with kube-proxy rules in it.
-fn old_nft_release(cx: &Context<'_>, n: &View<'_>, out: &mut Outcome) {
+fn old_nft_release(cx: &Context<'_>, n: &View<'_>, out: &mut Judgement) {
     if n.kube.is_empty() {
         return;
     }
@@ -356,5 +368,5 @@ fn old_nft_release(cx: &Context<'_>, n: &View<'_>, out: &mut Outcome) {
         "Upgrade iptables on the host (1.8.3 or later) or switch the host to iptables-legacy, \
          then restart kube-proxy.",
     ));
-    out.add(f);
+    out.found(f);
 }

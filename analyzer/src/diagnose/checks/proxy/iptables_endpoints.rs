@@ -8,12 +8,12 @@
 //! node — the signature of a kube-proxy node name that is not the Node's (failure catalog C07).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, fmt_endpoints, iptables_diff, kube_proxy_node_name, resync_fix,
-    service_evidence, subject, topology_hints,
+    applies, compared_evidence, expected, fmt_endpoints, iptables_diff, kube_proxy_node_name,
+    no_dump_or, not_applicable, resync_fix, service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_iptables::known_hashes;
-use crate::diagnose::{Confidence, Context, Evidence, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, Judgement, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "iptables-endpoints-wrong",
@@ -32,10 +32,12 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "iptables") {
-        return;
+        return not_applicable(cx, "iptables");
     }
+    let mut out = Judgement::new();
+    let mut compared = Vec::new();
     let known = known_hashes(&cx.cluster.state);
     let hints = topology_hints(cx);
     for fam in expected(cx) {
@@ -43,6 +45,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         let Ok((dump, mut diff)) = iptables_diff(cx, &fam, &known) else {
             continue;
         };
+        compared.push(compared_evidence(dump, &fam));
         if hints {
             for e in &mut diff.endpoints {
                 for c in &mut e.chains {
@@ -136,7 +139,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 ));
             }
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        no_dump_or(
+            &compared,
+            "every Service port's rules send to its endpoints",
+        ),
+        compared,
+    )
 }

@@ -8,11 +8,12 @@
 //! `KUBE-SERVICES` chain at all, and missing jumps into it from the nat base chains.
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, expected_rule, iptables_diff, resync_fix, service_evidence, subject,
+    applies, compared_evidence, expected, expected_rule, iptables_diff, no_dump_or, not_applicable,
+    resync_fix, service_evidence, subject,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::known_hashes;
-use crate::diagnose::{Confidence, Context, Evidence, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, Judgement, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "iptables-service-rules-missing",
@@ -30,10 +31,12 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "iptables") {
-        return;
+        return not_applicable(cx, "iptables");
     }
+    let mut out = Judgement::new();
+    let mut compared = Vec::new();
     let known = known_hashes(&cx.cluster.state);
     for fam in expected(cx) {
         let (dump, diff) = match iptables_diff(cx, &fam, &known) {
@@ -53,6 +56,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 continue;
             }
         };
+        compared.push(compared_evidence(dump, &fam));
         let confidence = if dump.save.table("nat").is_some_and(|t| t.committed) {
             Confidence::High
         } else {
@@ -87,7 +91,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 },
             ));
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
             continue;
         }
         if !diff.missing_hooks.is_empty() {
@@ -112,7 +116,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 format!("missing: {}", diff.missing_hooks.join("; ")),
             ));
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
         }
         for m in &diff.missing {
             let p = m.port;
@@ -165,7 +169,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 ));
             }
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        no_dump_or(
+            &compared,
+            "every expected Service address has its iptables rule",
+        ),
+        compared,
+    )
 }

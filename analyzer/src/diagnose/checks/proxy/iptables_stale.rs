@@ -8,11 +8,11 @@
 //! leftover rule may take its traffic.
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, iptables_diff, resync_fix,
+    applies, compared_evidence, expected, iptables_diff, no_dump_or, not_applicable, resync_fix,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::known_hashes;
-use crate::diagnose::{Confidence, Context, Evidence, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, Judgement, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "iptables-stale-service-rules",
@@ -30,15 +30,18 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "iptables") {
-        return;
+        return not_applicable(cx, "iptables");
     }
+    let mut out = Judgement::new();
+    let mut compared = Vec::new();
     let known = known_hashes(&cx.cluster.state);
     for fam in expected(cx) {
         let Ok((dump, diff)) = iptables_diff(cx, &fam, &known) else {
             continue;
         };
+        compared.push(compared_evidence(dump, &fam));
         if diff.stale.is_empty() {
             continue;
         }
@@ -105,6 +108,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             }
         }
         f.fix = resync_fix(cx);
-        out.add(f);
+        out.found(f);
     }
+    out.or_clear(
+        no_dump_or(
+            &compared,
+            "no Service rules remain for Services that are gone",
+        ),
+        compared,
+    )
 }

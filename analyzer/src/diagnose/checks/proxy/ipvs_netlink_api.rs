@@ -8,7 +8,8 @@
 use crate::diagnose::checks::proxy::kube_proxy::{log_evidence, log_lines};
 use crate::diagnose::checks::proxy::versions::{kernel_version, kube_proxy_version, Version};
 use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
-use crate::diagnose::{Confidence, Context, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::Evidence;
+use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-netlink-api-mismatch",
@@ -37,27 +38,33 @@ fn affected(kube_proxy: Version, kernel: Version) -> bool {
     (BROKEN_FIRST..=BROKEN_LAST).contains(&kube_proxy) && kernel < FAMILY_ATTR_KERNEL
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let mode = cx.proxy_mode.as_ref().map(|m| m.mode.as_str());
     if mode.is_some_and(|m| m != "ipvs") {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     let logs = log_lines(cx, &["parseIP Error"]);
     let kp = kube_proxy_version(cx);
     let kernel = kernel_version(cx);
     let versions_match = matches!((&kp, &kernel), (Some((k, _)), Some((r, _))) if affected(*k, *r));
     if !versions_match && logs.is_empty() {
-        return;
+        let mut ev: Vec<Evidence> = Vec::new();
+        ev.extend(kp.as_ref().map(|(_, e)| e.clone()));
+        ev.extend(kernel.as_ref().map(|(_, e)| e.clone()));
+        return Verdicts::clear(
+            "kube-proxy's version and the kernel are not the pair with the v1.18.0-v1.18.2 \
+             real-server bug, and its log shows no parseIP error",
+            ev,
+        );
     }
     if mode.is_none() && logs.is_empty() {
         // Right versions, but IPVS mode not shown: worth a question, not a finding.
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether kube-proxy runs in IPVS mode with the v1.18.0-v1.18.2 real-server bug",
             "kube-proxy's version and the kernel match the bug, but its proxy mode is unknown",
             Some("kubectl -n kube-system get configmap kube-proxy -o yaml (mode:)"),
         ));
-        return;
     }
     let confidence = if versions_match && !logs.is_empty() {
         Confidence::High
@@ -100,7 +107,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 #[cfg(test)]

@@ -3,9 +3,12 @@
 //! per `pkg/proxy/topology.go` `CategorizeEndpoints`). Real servers with weight 0 are
 //! kube-proxy's graceful termination and expected.
 
+use crate::diagnose::checks::proxy::evidence_rules::not_applicable;
 use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{self, RealServer};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-real-servers-wrong",
@@ -34,14 +37,21 @@ fn fmt_reals(r: &[RealServer]) -> String {
     list_capped(&v, EVIDENCE_ITEMS)
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(exp) = &cx.ipvs_expected else {
-        return;
+        return not_applicable(cx, "ipvs");
     };
-    let Ok((table, table_ev)) = ipvs_table_or_empty(cx) else {
-        // ipvs-virtual-server-missing says why the table is missing.
-        return;
+    let (table, table_ev) = match ipvs_table_or_empty(cx) {
+        Ok(t) => t,
+        Err(m) => {
+            // ipvs-virtual-server-missing says why the table is missing.
+            return Verdicts::clear(
+                format!("nothing to compare: the IPVS table was not read ({m})"),
+                Vec::new(),
+            );
+        }
     };
+    let mut out = Judgement::new();
     let excluded = cx
         .cluster
         .kube_proxy()
@@ -116,6 +126,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             "Check kube-proxy's log on this node for sync errors, then restart it so it \
              resyncs the real servers.",
         ));
-        out.add(f);
+        out.found(f);
     }
+    let why = if table.services.is_empty() {
+        "no IPVS virtual server to compare: there are none here (ipvs-virtual-server-missing \
+         judges the missing ones)"
+    } else {
+        "every IPVS virtual server here has the real servers its endpoints call for"
+    };
+    out.or_clear(why, vec![table_ev])
 }

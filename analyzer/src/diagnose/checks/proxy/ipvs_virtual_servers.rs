@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::diagnose::checks::proxy::evidence_rules::not_applicable;
 use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{self, ExpectedVirtualServer, ServicePortRef};
 use crate::diagnose::facts::{ClusterFacts, SERVICES_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-virtual-server-missing",
@@ -23,22 +26,22 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(exp) = &cx.ipvs_expected else {
-        return;
+        return not_applicable(cx, "ipvs");
     };
     let (table, table_ev) = match ipvs_table_or_empty(cx) {
         Ok(t) => t,
         Err(m) => {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether every Service address has its IPVS virtual server",
                 m.to_string(),
                 Some("ipvsadm -Ln on the node"),
             ));
-            return;
         }
     };
+    let mut out = Judgement::new();
     let excluded = cx
         .cluster
         .kube_proxy()
@@ -140,6 +143,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             "Fix what stops kube-proxy from programming IPVS (see the cause above, or \
              kube-proxy's log); kube-proxy recreates the virtual servers on its next sync.",
         ));
-        out.add(f);
+        out.found(f);
     }
+    out.or_clear(
+        format!(
+            "each of the {} Service address(es) expected on this node has its IPVS virtual server",
+            exp.virtual_servers.len()
+        ),
+        vec![table_ev],
+    )
 }

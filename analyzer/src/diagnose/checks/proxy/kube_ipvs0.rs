@@ -6,9 +6,10 @@
 
 use std::net::IpAddr;
 
+use crate::diagnose::checks::proxy::evidence_rules::not_applicable;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::KUBE_IPVS0;
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -24,23 +25,26 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(exp) = &cx.ipvs_expected else {
-        return;
+        return not_applicable(cx, "ipvs");
     };
     if exp.kube_ipvs0.is_empty() {
-        return;
+        return Verdicts::clear(
+            "no Service address is expected on kube-ipvs0 here",
+            Vec::new(),
+        );
     }
-    let Ok(links) = &cx.node.links else {
-        if let Err(m) = &cx.node.links {
-            out.cannot(cx.not_concluded(
+    let links = match &cx.node.links {
+        Ok(l) => l,
+        Err(m) => {
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether kube-ipvs0 holds the Service addresses",
                 m.to_string(),
                 Some("ip -d addr show kube-ipvs0"),
             ));
         }
-        return;
     };
     let Some(link) = links.iter().find(|l| l.ifname() == KUBE_IPVS0) else {
         let mut f = cx.finding(
@@ -63,17 +67,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         f.fix.push(FixStep::manual(
             "Fix what stops kube-proxy (see the cause above); it creates kube-ipvs0 itself.",
         ));
-        out.add(f);
-        return;
+        return Verdicts::found(f);
     };
     if let Err(m) = cx.node.addrs_known_for(KUBE_IPVS0) {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether kube-ipvs0 holds the Service addresses",
             m.to_string(),
             Some("ip -d addr show kube-ipvs0"),
         ));
-        return;
     }
     let have: Vec<IpAddr> = cx
         .node
@@ -87,7 +89,17 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .copied()
         .collect();
     if missing.is_empty() {
-        return;
+        return Verdicts::clear(
+            format!(
+                "kube-ipvs0 holds all {} Service addresses expected on it",
+                exp.kube_ipvs0.len()
+            ),
+            vec![Evidence::new(
+                names::RTNL_LINKS,
+                format!("link {KUBE_IPVS0}"),
+                format!("{} addresses", have.len()),
+            )],
+        );
     }
     let mut f = cx.finding(
         &INFO,
@@ -116,5 +128,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     f.fix.push(FixStep::manual(
         "Restart kube-proxy on this node and read its log for errors binding addresses.",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

@@ -6,7 +6,7 @@
 //! with `[pod/<pod>/<container>]`, so a line is attributed to a pod and the pod to its node.
 
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_LOGS, PODS_YAML};
-use crate::diagnose::{Context, Evidence};
+use crate::diagnose::{Context, Evidence, Verdicts};
 
 /// The label kubeadm (and most manifests) put on kube-proxy's pods.
 pub const KUBE_PROXY_LABEL: (&str, &str) = ("k8s-app", "kube-proxy");
@@ -103,6 +103,25 @@ pub fn log_evidence(n: usize, line: &str) -> Evidence {
         format!("line {n}"),
         line.to_string(),
     )
+}
+
+/// The clear verdict of a check whose problem shows as kube-proxy log lines (`what`) when
+/// there are none: the log read and nothing in it, or that it was not collected.
+pub fn no_log_lines(cx: &Context<'_>, what: &str) -> Verdicts {
+    match cx.cluster.text(KUBE_PROXY_LOGS) {
+        Some(t) => Verdicts::clear(
+            format!("kube-proxy's log shows no {what}"),
+            vec![Evidence::new(
+                ClusterFacts::artifact(KUBE_PROXY_LOGS),
+                "whole file",
+                format!("{} lines, none about {what}", t.lines().count()),
+            )],
+        ),
+        None => Verdicts::clear(
+            format!("nothing shows {what}: kube-proxy's log was not collected"),
+            Vec::new(),
+        ),
+    }
 }
 
 /// Whether any kube-proxy is known to the cluster objects (DaemonSet, pods or ConfigMap): a

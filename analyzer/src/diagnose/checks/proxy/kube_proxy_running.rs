@@ -10,7 +10,9 @@ use crate::diagnose::checks::proxy::kube_proxy::{
 };
 use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_DAEMONSET_YAML, PODS_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "kube-proxy-not-running",
@@ -40,32 +42,41 @@ const FATAL_NEEDLES: &[&str] = &[
     "Error running ProxyServer",
 ];
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    if !cx.cluster.collected || !kube_proxy_known(cx) {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    if !cx.cluster.collected {
+        return Verdicts::clear(
+            "not judged: the Kubernetes objects were not collected, so kube-proxy's pods are not \
+             known",
+            Vec::new(),
+        );
+    }
+    if !kube_proxy_known(cx) {
+        return Verdicts::clear(
+            "does not apply: no kube-proxy DaemonSet, pod or ConfigMap is in the cluster objects \
+             (kube-proxy runs outside Kubernetes, or a replacement does its work)",
+            Vec::new(),
+        );
     }
     let Some(id) = &cx.identity else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether kube-proxy runs on this node",
             "no Node object matches this bundle's addresses or host name, so its kube-proxy pod \
              cannot be picked out",
             Some("kubectl get nodes -o wide; kubectl -n kube-system get pods -l k8s-app=kube-proxy -o wide"),
         ));
-        return;
     };
     let Some(pods) = node_pods(cx) else {
         let why = cx.cluster.why_missing(PODS_YAML).map_or_else(
             || "k8s/pods.yaml could not be read".to_string(),
             ToString::to_string,
         );
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether kube-proxy runs on this node",
             why,
             Some("kubectl -n kube-system get pods -l k8s-app=kube-proxy -o wide"),
         ));
-        return;
     };
     let node = id.name.clone();
     let ds = cx
@@ -104,7 +115,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         // pod is not labelled like kubeadm's; only a DaemonSet with pods elsewhere is evidence.
         let elsewhere = kube_proxy_pods(cx).map_or(0, |p| p.len());
         if ds.is_none() || elsewhere == 0 {
-            return;
+            return Verdicts::clear(
+                format!(
+                    "no kube-proxy pod is on node {node}, but no kube-proxy DaemonSet runs pods \
+                     elsewhere either: it may run as a static pod or a system service"
+                ),
+                ds_evidence.into_iter().collect(),
+            );
         }
         let mut f = cx.finding(
             &INFO,
@@ -128,13 +145,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
              labels and taints (kubectl -n kube-system get ds kube-proxy -o yaml; kubectl \
              describe node {node})."
         )));
-        out.add(f);
-        return;
+        return Verdicts::found(f);
     }
 
+    let mut out = Judgement::new();
     for pod in &pods {
-        judge_pod(cx, pod, &node, ds_evidence.clone(), &fatal, out);
+        judge_pod(cx, pod, &node, ds_evidence.clone(), &fatal, &mut out);
     }
+    out.or_clear(format!("kube-proxy runs on node {node}"), Vec::new())
 }
 
 fn judge_pod(
@@ -143,7 +161,7 @@ fn judge_pod(
     node: &str,
     ds_evidence: Option<Evidence>,
     fatal: &[(usize, String)],
-    out: &mut Outcome,
+    out: &mut Judgement,
 ) {
     let name = pod.metadata.name.as_str();
     let statuses = &pod.status.container_statuses;
@@ -182,6 +200,23 @@ fn judge_pod(
             format!("running but restarted {restarts} times"),
         )
     } else if statuses.is_empty() || all_ready {
+        out.clear(
+            name,
+            format!("kube-proxy pod {name} on node {node} is running"),
+            vec![Evidence::new(
+                ClusterFacts::artifact(PODS_YAML),
+                name,
+                format!(
+                    "phase {}, {}",
+                    if phase.is_empty() { "unknown" } else { phase },
+                    if all_ready {
+                        "ready"
+                    } else {
+                        "no container status"
+                    }
+                ),
+            )],
+        );
         return;
     } else {
         (
@@ -287,5 +322,5 @@ fn judge_pod(
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    out.found(f);
 }

@@ -7,12 +7,12 @@
 //! signature of a kube-proxy node name that is not the Node's, failure catalog C07).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact, nft_ruleset, resync_fix,
-    service_evidence, subject, topology_hints,
+    applies, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact, nft_ruleset,
+    not_applicable, resync_fix, service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_nft::{self, nft_family, TABLE};
-use crate::diagnose::{Confidence, Context, Evidence, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, Judgement, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "nftables-endpoints-wrong",
@@ -30,14 +30,21 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "nftables") {
-        return;
+        return not_applicable(cx, "nftables");
     }
     // nftables-service-missing says when the ruleset is missing.
-    let Ok(rs) = nft_ruleset(cx) else {
-        return;
+    let rs = match nft_ruleset(cx) {
+        Ok(rs) => rs,
+        Err(m) => {
+            return Verdicts::clear(
+                format!("nothing to compare: the nftables ruleset was not read ({m})"),
+                Vec::new(),
+            );
+        }
     };
+    let mut out = Judgement::new();
     let artifact = nft_artifact();
     let hints = topology_hints(cx);
     for fam in expected(cx) {
@@ -124,7 +131,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 ));
             }
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        "every Service port's nftables rules send to its endpoints",
+        vec![Evidence::new(
+            nft_artifact(),
+            format!("table {TABLE}"),
+            "compared with the expected Service ports",
+        )],
+    )
 }

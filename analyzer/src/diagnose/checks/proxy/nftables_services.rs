@@ -8,12 +8,13 @@
 //! comments).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, nft_artifact, nft_ruleset, resync_fix, service_evidence, subject,
+    applies, expected, nft_artifact, nft_ruleset, not_applicable, resync_fix, service_evidence,
+    subject,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::{proto_lower, Entry, ExpectedPort};
 use crate::diagnose::expect_nft::{self, chain_base, hashed, nft_family, TABLE};
-use crate::diagnose::{Confidence, Context, Evidence, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, Judgement, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "nftables-service-missing",
@@ -53,22 +54,22 @@ fn expected_element(p: &ExpectedPort, e: &Entry) -> String {
     }
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "nftables") {
-        return;
+        return not_applicable(cx, "nftables");
     }
     let rs = match nft_ruleset(cx) {
         Ok(rs) => rs,
         Err(m) => {
-            out.cannot(cx.not_concluded(
+            return Verdicts::cannot(cx.not_concluded(
                 &INFO,
                 "whether kube-proxy put every Service address into its nftables maps",
                 m.to_string(),
                 Some("nft -j list ruleset on the node"),
             ));
-            return;
         }
     };
+    let mut out = Judgement::new();
     let confidence = if rs.errors.is_empty() {
         Confidence::High
     } else {
@@ -103,7 +104,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 format!("no table {table} among {} tables", rs.tables.len()),
             ));
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
             continue;
         }
         if !d.missing_maps.is_empty() {
@@ -123,7 +124,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 format!("no map {}", d.missing_maps.join(", no map ")),
             ));
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
         }
         for m in &d.missing {
             let p = m.port;
@@ -174,7 +175,15 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 ));
             }
             f.fix = resync_fix(cx);
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        "every expected Service address is in kube-proxy's nftables maps",
+        vec![Evidence::new(
+            nft_artifact(),
+            format!("table {TABLE}"),
+            "compared with the expected Service ports",
+        )],
+    )
 }

@@ -9,7 +9,7 @@
 use crate::diagnose::checks::proxy::kube_proxy::{kube_proxy_known, log_evidence, log_lines};
 use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML, KUBE_PROXY_DAEMONSET_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "kube-proxy-node-name-mismatch",
@@ -45,12 +45,20 @@ struct Effective {
     evidence: Evidence,
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     if !cx.cluster.collected || !kube_proxy_known(cx) {
-        return;
+        return Verdicts::clear(
+            "not judged: no kube-proxy is known from the cluster objects, so there is no node \
+             name of its to compare",
+            Vec::new(),
+        );
     }
     let Some(id) = &cx.identity else {
-        return;
+        return Verdicts::clear(
+            "not judged: no Node object matches this bundle, so there is no name to compare \
+             kube-proxy's with",
+            Vec::new(),
+        );
     };
     let logs = log_lines(cx, LOG_NEEDLES);
     let effective = effective_name(cx);
@@ -61,7 +69,21 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         None => false,
     };
     if !mismatch && logs.is_empty() {
-        return;
+        let ev = match &effective {
+            Some(Some(e)) => vec![e.evidence.clone()],
+            _ => Vec::new(),
+        };
+        return Verdicts::clear(
+            match &effective {
+                Some(Some(_)) => format!("kube-proxy's node name is the Node's, {}", id.name),
+                Some(None) => "kube-proxy takes its node name from spec.nodeName".to_string(),
+                None => format!(
+                    "nothing shows kube-proxy using a node name other than {}",
+                    id.name
+                ),
+            },
+            ev,
+        );
     }
     let (confidence, summary) = match &effective {
         Some(Some(e)) if mismatch => (
@@ -113,7 +135,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 /// kube-proxy's effective node name: `Some(Some(..))` a known name, `Some(None)` an override

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{cidr_contains, parse_cidr, KUBE_IPVS0};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -29,9 +29,27 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(config) = cx.cluster.kube_proxy() else {
-        return;
+        return Verdicts::clear(
+            "nothing restricts NodePort addresses as far as known: kube-proxy's configuration \
+             was not read",
+            Vec::new(),
+        );
+    };
+    let config_ev = || {
+        use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
+        cx.cluster
+            .find_line(KUBE_PROXY_CONFIGMAP_YAML, None, &["nodePortAddresses"])
+            .map(|(n, l)| {
+                Evidence::new(
+                    ClusterFacts::artifact(KUBE_PROXY_CONFIGMAP_YAML),
+                    format!("line {n} (data.config.conf)"),
+                    l,
+                )
+            })
+            .into_iter()
+            .collect::<Vec<_>>()
     };
     let entries: Vec<&str> = config
         .node_port_addresses
@@ -40,7 +58,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .filter(|s| !s.is_empty())
         .collect();
     if entries.is_empty() {
-        return;
+        return Verdicts::clear(
+            "nodePortAddresses is not set: NodePorts are served on every node address",
+            config_ev(),
+        );
     }
     let node_ports: Vec<String> = cx
         .cluster
@@ -55,7 +76,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .collect();
     if node_ports.is_empty() {
-        return;
+        return Verdicts::clear("does not apply: no Service has a NodePort", config_ev());
     }
     if cx.node.addrs.is_err() || cx.node.links.is_err() {
         let why = cx
@@ -65,13 +86,12 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             .err()
             .or(cx.node.links.as_ref().err())
             .map_or_else(String::new, ToString::to_string);
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "which node addresses serve NodePorts",
             why,
             Some("ip -br addr"),
         ));
-        return;
     }
     let cidrs: Vec<(IpAddr, u8)> = entries.iter().filter_map(|c| parse_cidr(c)).collect();
     let primary = entries.contains(&"primary");
@@ -132,7 +152,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .map(|(t, ip)| format!("{t} {ip}"))
         .collect();
     if excluded.is_empty() && node_ip_excluded.is_empty() {
-        return;
+        return Verdicts::clear(
+            format!("nodePortAddresses covers every node address ({served} served)"),
+            config_ev(),
+        );
     }
     let (severity, confidence, summary) = if served == 0 {
         (
@@ -225,7 +248,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
             "k8s-app=kube-proxy",
         ));
     }
-    out.add(f);
+    Verdicts::found(f)
 }
 
 fn is_link_local_v6(ip: IpAddr) -> bool {

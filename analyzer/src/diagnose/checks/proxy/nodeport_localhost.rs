@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -31,12 +31,22 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(mode) = &cx.proxy_mode else {
-        return;
+        return Verdicts::clear(
+            "does not apply: nothing shows kube-proxy in ipvs or nftables mode (its \
+             configuration was not read)",
+            Vec::new(),
+        );
     };
     if mode.mode != "ipvs" && mode.mode != "nftables" {
-        return;
+        return Verdicts::clear(
+            format!(
+                "does not apply: kube-proxy runs in {} mode, which supports localhost NodePorts",
+                mode.mode
+            ),
+            vec![mode.evidence.clone()],
+        );
     }
     let node_ports: Vec<u16> = cx
         .cluster
@@ -47,7 +57,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .filter_map(|p| p.node_port.and_then(|n| u16::try_from(n).ok()))
         .collect();
     if node_ports.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no Service has a NodePort",
+            vec![mode.evidence.clone()],
+        );
     }
     let mut signs: Vec<Evidence> = Vec::new();
     if let Some(config) = cx.cluster.kube_proxy() {
@@ -108,7 +121,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         }
     }
     if signs.is_empty() {
-        return;
+        return Verdicts::clear(
+            format!(
+                "nothing shows NodePorts expected on localhost in {} mode (no \
+                 localhostNodePorts, route_localnet or loopback virtual server)",
+                mode.mode
+            ),
+            vec![mode.evidence.clone()],
+        );
     }
     let mut f = cx.finding(
         &INFO,
@@ -132,5 +152,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "Test NodePorts on a node address (e.g. curl <node InternalIP>:<nodePort>); switch to \
          iptables mode only if localhost NodePorts are a requirement.",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

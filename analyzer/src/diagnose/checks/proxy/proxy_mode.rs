@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use crate::diagnose::checks::proxy::kube_proxy::{log_evidence, log_lines};
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -144,13 +144,22 @@ fn logged_mode(cx: &Context<'_>) -> Option<(&'static str, Evidence)> {
     })
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(configured) = &cx.proxy_mode else {
-        return;
+        return Verdicts::clear(
+            "not judged: kube-proxy's configured mode is not known, so there is nothing to \
+             compare the node's rules with",
+            Vec::new(),
+        );
     };
     let want = configured.mode.as_str();
     if !MODES.contains(&want) {
-        return;
+        return Verdicts::clear(
+            format!(
+                "not judged: kube-proxy's configured mode {want:?} is not one this check knows"
+            ),
+            vec![configured.evidence.clone()],
+        );
     }
     let seen = observed(cx);
     let logged = logged_mode(cx);
@@ -158,7 +167,12 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     let others: Vec<&(&str, Evidence)> = seen.iter().filter(|(m, _)| *m != want).collect();
     let log_other = logged.as_ref().filter(|(m, _)| *m != want);
     if others.is_empty() && log_other.is_none() {
-        return;
+        let mut ev = vec![configured.evidence.clone()];
+        ev.extend(seen.iter().map(|(_, e)| e.clone()));
+        return Verdicts::clear(
+            format!("the node's rules and kube-proxy's log agree with the configured {want} mode"),
+            ev,
+        );
     }
     let (severity, confidence, summary) = if let Some((m, _)) = log_other {
         (
@@ -228,5 +242,5 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }

@@ -5,9 +5,10 @@
 //! node: the address's MAC flaps and connections reset (metallb #153; MetalLB's installation
 //! notes require strictARP with kube-proxy IPVS).
 
+use crate::diagnose::checks::sysctl_evidence;
 use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -29,18 +30,25 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let Some(mode) = &cx.proxy_mode else {
-        return;
+        return cx.not_this_mode("ipvs");
     };
     if mode.mode != "ipvs" {
-        return;
+        return cx.not_this_mode("ipvs");
     }
     let Some(config) = cx.cluster.kube_proxy() else {
-        return;
+        return Verdicts::clear(
+            "not judged: IPVS mode was seen on the node, but kube-proxy's configuration \
+             (ipvs.strictARP) was not read",
+            vec![mode.evidence.clone()],
+        );
     };
     if config.ipvs.strict_arp {
-        return;
+        return Verdicts::clear(
+            "kube-proxy's ipvs.strictARP is on",
+            vec![mode.evidence.clone()],
+        );
     }
     let lb: Vec<String> = cx
         .cluster
@@ -59,22 +67,29 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .collect();
     let metallb = metallb_evidence(cx);
     if lb.is_empty() && metallb.is_none() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no LoadBalancer Service has an ingress IP and no MetalLB is seen",
+            vec![mode.evidence.clone()],
+        );
     }
     let ignore = cx.node.sysctl("net.ipv4.conf.all.arp_ignore");
     let announce = cx.node.sysctl("net.ipv4.conf.all.arp_announce");
     // Set by hand (or by a tuning profile), the sysctls do what strictARP would have done.
     if ignore.is_some_and(|v| v.trim() == "1") && announce.is_some_and(|v| v.trim() == "2") {
-        return;
+        let mut ev = sysctl_evidence(cx, "net.ipv4.conf.all.arp_ignore");
+        ev.extend(sysctl_evidence(cx, "net.ipv4.conf.all.arp_announce"));
+        return Verdicts::clear(
+            "arp_ignore = 1 and arp_announce = 2 are set: they do what strictARP would",
+            ev,
+        );
     }
     if let Err(missing) = &cx.node.sysctls {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether this node answers ARP for LoadBalancer IPs",
             missing.to_string(),
             Some("sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce"),
         ));
-        return;
     }
     let confidence = if metallb.is_some() {
         Confidence::High
@@ -143,7 +158,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         "kube-proxy",
         "k8s-app=kube-proxy",
     ));
-    out.add(f);
+    Verdicts::found(f)
 }
 
 /// A MetalLB pod or ConfigMap, when the objects show one.

@@ -5,12 +5,16 @@
 //! dataplane then looks exactly as with no endpoints (kubernetes#36335, the "Debug Services"
 //! task page).
 
+use crate::diagnose::checks::service::service_facts::no_services;
+use crate::diagnose::checks::service::service_facts::services_read;
 use crate::diagnose::checks::service::service_facts::{
     dataplane_evidence, port_endpoints, port_ref, service_evidence,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::{ClusterFacts, PODS_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "endpoints-not-ready",
@@ -29,7 +33,11 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
+    if let Some(v) = no_services(cx) {
+        return v;
+    }
+    let mut out = Judgement::new();
     for svc in &cx.cluster.state.services {
         if svc.spec.type_ == "ExternalName" {
             continue;
@@ -160,7 +168,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 .map(|p| format!("kubectl -n {ns} describe pod {p}"))
                 .collect();
             f.fix.push(step);
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        "no Service port's endpoints are all not ready",
+        services_read(cx),
+    )
 }

@@ -7,10 +7,13 @@
 //! goes straight to the client from the Pod's address and is dropped. NodePorts then answer
 //! only on nodes that run a backend (kubernetes#66354, #125167, #66062).
 
+use crate::diagnose::checks::service::service_facts::services_read;
 use crate::diagnose::checks::service::service_facts::{port_endpoints, port_ref, service_evidence};
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::virtual_addr;
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "external-traffic-policy-local-no-local-endpoint",
@@ -30,7 +33,7 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let candidates: Vec<_> = cx
         .cluster
         .state
@@ -42,7 +45,10 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .collect();
     if candidates.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no NodePort or LoadBalancer Service has externalTrafficPolicy: Local",
+            services_read(cx),
+        );
     }
     // kube-proxy's node name: hostnameOverride, else the Node this bundle was matched to.
     let override_name = cx
@@ -54,15 +60,16 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         .map(str::to_string)
         .or_else(|| cx.identity.as_ref().map(|i| i.name.clone()))
     else {
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether this node has a local endpoint for the externalTrafficPolicy: Local Services",
             "the bundle could not be matched to a Node object (no Node address is a local \
              address, no Node is named like the host)",
             Some("kubectl get nodes -o wide"),
         ));
-        return;
     };
+    let mut out = Judgement::new();
+    let judged = candidates.len();
     for svc in candidates {
         for port in &svc.spec.ports {
             let Some(pe) = port_endpoints(cx, svc, port) else {
@@ -190,7 +197,14 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 "kubectl -n {ns} patch service {name} --type=merge -p '{patch}'"
             )];
             f.fix.push(step);
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        format!(
+            "none of the {judged} externalTrafficPolicy: Local Service(s) has its ready \
+             endpoints only on nodes other than {node}"
+        ),
+        services_read(cx),
+    )
 }

@@ -6,13 +6,17 @@
 //! Service without a selector only has the endpoints someone writes by hand (kubernetes#47711,
 //! the "Debug Services" task page). ExternalName Services have no endpoints by design.
 
+use crate::diagnose::checks::service::service_facts::no_services;
+use crate::diagnose::checks::service::service_facts::services_read;
 use crate::diagnose::checks::service::service_facts::{
     dataplane_evidence, endpoints_collected, pods_collected, port_endpoints, port_ref,
     selected_pods, selector_text, selects, service_evidence, EpSource,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::{ClusterFacts, ENDPOINTSLICES_YAML, PODS_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "service-no-endpoints",
@@ -31,24 +35,24 @@ pub const INFO: CheckInfo = CheckInfo {
 
 pub const CHECK: Check = Check { info: &INFO, run };
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
-    let services = &cx.cluster.state.services;
-    if services.is_empty() {
-        return;
+fn run(cx: &Context<'_>) -> Verdicts {
+    if let Some(v) = no_services(cx) {
+        return v;
     }
+    let services = &cx.cluster.state.services;
     if !endpoints_collected(cx) {
         let why = cx
             .cluster
             .why_missing(ENDPOINTSLICES_YAML)
             .map_or_else(|| "were not collected".to_string(), |m| m.why.clone());
-        out.cannot(cx.not_concluded(
+        return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether the Services have endpoints",
             format!("neither EndpointSlices nor Endpoints are in the bundle: {why}"),
             Some("kubectl get endpointslices -A -o yaml"),
         ));
-        return;
     }
+    let mut out = Judgement::new();
     for svc in services {
         if svc.spec.type_ == "ExternalName" {
             continue;
@@ -231,7 +235,11 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                 ];
                 f.fix.push(step);
             }
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        "every Service port (ExternalName aside) has at least one endpoint",
+        services_read(cx),
+    )
 }

@@ -11,10 +11,13 @@
 use netsnap_bundle::names;
 
 use crate::decode::k8s::Pod;
+use crate::diagnose::checks::service::service_facts::services_read;
 use crate::diagnose::checks::service::service_facts::{port_ref, service_evidence};
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, PODS_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "nodeport-out-of-range",
@@ -136,7 +139,7 @@ fn node_port_range(cx: &Context<'_>) -> Option<((i64, i64), Evidence)> {
     })
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
     let with_node_ports: Vec<_> = cx
         .cluster
         .state
@@ -150,11 +153,19 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         })
         .collect();
     if with_node_ports.is_empty() {
-        return;
+        return Verdicts::clear(
+            "does not apply: no Service has a NodePort",
+            services_read(cx),
+        );
     }
     let Some(((lo, hi), range_ev)) = node_port_range(cx) else {
-        return;
+        return Verdicts::clear(
+            "not judged: no API server pod is in the bundle, so its --service-node-port-range is not known",
+            Vec::new(),
+        );
     };
+    let mut out = Judgement::new();
+    let clear_ev = range_ev.clone();
     for svc in with_node_ports {
         for port in &svc.spec.ports {
             let Some(np) = port.node_port.filter(|n| *n > 0) else {
@@ -198,9 +209,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                  port; or restore the API server's range to include {np}, together with the \
                  firewall and Calico kubeNodePortRanges."
             )));
-            out.add(f);
+            out.found(f);
         }
     }
+    out.or_clear(
+        format!("every NodePort is inside the API server's range {lo}-{hi}"),
+        vec![clear_ev],
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::diagnose::expect::virtual_addr;
 use crate::diagnose::facts::{
     ClusterFacts, ENDPOINTSLICES_YAML, ENDPOINTS_YAML, PODS_YAML, SERVICES_YAML,
 };
-use crate::diagnose::{Context, Evidence};
+use crate::diagnose::{Context, Evidence, Verdicts};
 
 /// One endpoint address of a Service port.
 #[derive(Debug, Clone)]
@@ -278,6 +278,31 @@ pub fn dataplane_evidence(cx: &Context<'_>, svc: &Service, port: &ServicePort) -
         }
     }
     ev
+}
+
+/// Why a check over the Services has nothing to judge, when it has not: the Kubernetes objects
+/// were not collected, or there is no Service.
+pub fn no_services(cx: &Context<'_>) -> Option<Verdicts> {
+    if !cx.cluster.state.services.is_empty() {
+        return None;
+    }
+    Some(Verdicts::clear(
+        if cx.cluster.collected {
+            "does not apply: there is no Service in the cluster objects"
+        } else {
+            "not judged: the Kubernetes objects were not collected, so no Service is known"
+        },
+        Vec::new(),
+    ))
+}
+
+/// The Services read, as evidence for a verdict over all of them.
+pub fn services_read(cx: &Context<'_>) -> Vec<Evidence> {
+    vec![Evidence::new(
+        ClusterFacts::artifact(SERVICES_YAML),
+        "whole file",
+        format!("{} Service(s)", cx.cluster.state.services.len()),
+    )]
 }
 
 #[cfg(test)]

@@ -7,12 +7,16 @@
 //! likely mistake (connections are refused if nothing listens there).
 
 use crate::decode::k8s::{Pod, Service, ServicePort};
+use crate::diagnose::checks::service::service_facts::no_services;
+use crate::diagnose::checks::service::service_facts::services_read;
 use crate::diagnose::checks::service::service_facts::{
     port_ref, selected_pods, service_evidence, target_of, Target,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, PODS_YAML};
-use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
+use crate::diagnose::{
+    Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
+};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "target-port-mismatch",
@@ -107,7 +111,11 @@ fn target_evidence(cx: &Context<'_>, svc: &Service, port: &ServicePort, target: 
     )
 }
 
-fn run(cx: &Context<'_>, out: &mut Outcome) {
+fn run(cx: &Context<'_>) -> Verdicts {
+    if let Some(v) = no_services(cx) {
+        return v;
+    }
+    let mut out = Judgement::new();
     for svc in &cx.cluster.state.services {
         if svc.spec.type_ == "ExternalName" || svc.spec.selector.is_empty() {
             continue;
@@ -178,7 +186,7 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                         "Name the application's container port {target} in the Pod template, or \
                          set targetPort of {ns}/{name} to the port the application listens on."
                     )));
-                    out.add(f);
+                    out.found(f);
                 }
                 Target::Number(n) => {
                     let declaring: Vec<&Pod> = pods
@@ -215,9 +223,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                         "Check which port the application listens on (kubectl -n {ns} exec \
                          <pod> -- ss -ltn) and set targetPort of {ns}/{name} to it."
                     )));
-                    out.add(f);
+                    out.found(f);
                 }
             }
         }
     }
+    out.or_clear(
+        "every Service port's targetPort is a port its selected Pods have",
+        services_read(cx),
+    )
 }
