@@ -26,7 +26,8 @@ pub enum FactKind {
     IpvsUnavailable,
     /// The IPVS scheduler configured or in use. value: `rr`, `wrr`, ...
     IpvsScheduler,
-    /// A kernel module is not loaded. subject: the module.
+    /// A kernel module is not loaded. subject: the module; kube-proxy's IPVS check names
+    /// several at once, and then subject is their space-separated list as printed.
     ModuleNotLoaded,
     /// A kernel module could not be loaded. subject: the module, value: the reason.
     ModuleLoadFailed,
@@ -42,15 +43,18 @@ pub enum FactKind {
     IptablesBackend,
     /// kube-proxy (or another component) did not find its Node object. subject: the name used.
     NodeNotFound,
-    /// A component cannot reach the API server. subject: the component, value: the address.
+    /// A component cannot reach the API server. subject: the component (empty when one log
+    /// line does not say which; the artifact does), value: the address.
     ApiServerUnreachable,
     /// A component is not running or crash-looping. subject: the component.
     ComponentNotRunning,
-    /// The node's (or a node's) address. subject: the node, value: the address.
+    /// The node's (or a node's) address. subject: the node (empty: the node the evidence
+    /// came from), value: the address.
     NodeAddress,
     /// A pod CIDR (per node, or a pool's). subject: the node or pool, value: the CIDR.
     PodCidr,
-    /// The cluster-wide pod CIDR. value: the CIDR.
+    /// The cluster-wide pod CIDR. value: the CIDR, or `unset` when a component says none
+    /// was configured.
     ClusterCidr,
     /// The Service CIDR. value: the CIDR.
     ServiceCidr,
@@ -71,12 +75,16 @@ pub enum FactKind {
     /// The kernel logged a martian source (reverse-path filtering dropped a packet). subject:
     /// the device.
     MartianSource,
-    /// A sysctl's value. subject: the key, value: the value.
+    /// A sysctl's value. subject: the key (dotted or slashed as printed), value: the value,
+    /// or `not-1` when a message says only that it is unset or not 1.
     Sysctl,
     /// A Service has no endpoints. subject: `namespace/name`.
     ServiceNoEndpoints,
     /// A probe (curl, nc, telnet, ping) of an address failed. subject: `addr:port` or the URL,
-    /// value: `timeout`, `refused`, `no-route`, `reset`, `unreachable`, `dns`.
+    /// value: `timeout`, `refused`, `no-route`, `reset`, `unreachable`, `dns`, or
+    /// `connect-failed` (curl ≥ 7.86 prints "Couldn't connect to server" for a refused and an
+    /// unreachable peer alike). ping names no target on its failure lines: subject is empty
+    /// there and the target is on the `PING addr` line above.
     ProbeFailed,
     /// A probe of an address answered. subject: `addr:port` or the URL.
     ProbeAnswered,
@@ -89,6 +97,35 @@ pub enum FactKind {
     /// A component's error on the Service path that is none of the above. subject: the
     /// component, value: the message.
     ComponentError,
+    /// The kernel is older than a component needs. subject: what needs it (`kube-proxy
+    /// nftables`, or a sysctl such as `net/ipv4/vs/conn_reuse_mode`), value: the minimum
+    /// kernel version.
+    KernelTooOld,
+    /// The kernel's IPVS found no usable real server for a virtual service (it logs this per
+    /// dropped connection). subject: `TCP addr:port` as printed, value: the scheduler.
+    IpvsNoDestination,
+    /// A node has no pod CIDR assigned (flannel cannot take a lease). subject: the node.
+    PodCidrMissing,
+    /// Two nodes claim one address (Calico). subject: the address, value: the other node.
+    NodeAddressConflict,
+    /// A component could not find its node's IP and fell back to another address. subject:
+    /// the component, value: the address it uses (`127.0.0.1`, `loopback`).
+    NodeIpFallback,
+    /// `iptables-nft-save` warned that iptables-legacy tables exist too (two backends hold
+    /// rules).
+    IptablesLegacyTablesPresent,
+    /// An iptables table could not be initialised (module missing or wrong backend). subject:
+    /// the table (`nat`), value: the reason as printed.
+    IptablesTableMissing,
+    /// An iptables extension (target or match) is not supported by the kernel or userspace.
+    /// subject: the extension (`MARK`, `comment`, `--random-fully`), value: the detail.
+    IptablesExtensionMissing,
+    /// `nft` (or kube-proxy in nftables mode) failed to apply or list rules. value: the
+    /// detail.
+    NftablesFailed,
+    /// The hairpin mode a component uses. subject: the component, value: the mode
+    /// (`hairpin-veth`, `promiscuous-bridge`, `none`).
+    HairpinMode,
 }
 
 /// How the statement was made, strongest first: a kernel's own state outranks a tool's

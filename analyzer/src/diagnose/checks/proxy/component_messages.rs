@@ -1,0 +1,122 @@
+//! Causes a component states in its own words. Some messages prove a catalog cause by
+//! themselves, because upstream prints them only on that failure: kube-proxy's "error getting
+//! ipset version" (C05, `pkg/proxy/ipvs`), iptables-restore's "Couldn't load target" (C09), a
+//! component's `nodes "x" not found` (C07), flannel choosing VirtualBox's NAT address (C37),
+//! calico-node autodetecting an address on a bridge or dummy device (C29). The signature
+//! library ties each message to its upstream source and catalog entry; this check turns the
+//! decisive ones into findings, citing the line. A dedicated check that reached the same
+//! cause from the node's state keeps the finding (the analysis folds this one into it).
+
+use crate::diagnose::catalog;
+use crate::diagnose::checks::{Check, CheckInfo};
+use crate::diagnose::verdict::{Judgement, Verdicts};
+use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity};
+use crate::observe::{FactKind, Observation};
+use crate::signatures;
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "component-reported-cause",
+    catalog: "",
+    title: "A component's own message states the cause",
+    layer: Layer::Proxy,
+    cause: true,
+    references: &["https://github.com/kubernetes/kubernetes/tree/master/pkg/proxy"],
+    evidence: "Lines of kube-proxy, kubelet, flannel, Calico, k3s/rke2, kernel and tool messages that the signature library (`docs/signatures.md`) ties to a catalog entry and that upstream prints only on that failure.",
+    fix: "The fix of the catalog entry the message names (the dedicated check's, in `docs/checks.md`).",
+};
+
+pub const CHECK: Check = Check { info: &INFO, run };
+
+/// Interfaces an uplink address is never on: bridges, dummies and tunnels of container
+/// runtimes, kube-proxy, CNIs and node-local DNS (Calico's first-found method takes the first
+/// interface it sees unless told otherwise, calico#1628, #6910).
+const NOT_UPLINKS: &[&str] = &[
+    "docker", "cni", "nodelocaldns", "kube-ipvs", "virbr", "br-", "veth", "cali", "flannel",
+    "tunl", "vxlan", "lo", "weave", "cilium", "kube-bridge", "dummy",
+];
+
+/// The severity of a message that proves its cause, or None when the message alone does not.
+fn decisive(o: &Observation) -> Option<Severity> {
+    use FactKind as K;
+    match o.kind {
+        K::IpsetFailed
+        | K::IptablesRestoreFailed
+        | K::IptablesTableMissing
+        | K::IptablesExtensionMissing
+        | K::NftablesFailed
+        | K::NodeNotFound
+        | K::ModuleLoadFailed
+        | K::IpvsUnavailable
+        | K::ProxyModeFallback
+        | K::IpvsNetlinkMismatch
+        | K::ConntrackTableFull
+        | K::BgpNotEstablished
+        | K::KernelTooOld => Some(Severity::Error),
+        K::IptablesLegacyTablesPresent | K::MartianSource => Some(Severity::Warning),
+        K::Sysctl if o.value == "not-1" || o.value == "0" => Some(Severity::Error),
+        K::CalicoAutodetected => {
+            let v = o.value.to_ascii_lowercase();
+            let iface = v.split([':', ' ', '/']).next().unwrap_or_default();
+            NOT_UPLINKS
+                .iter()
+                .any(|p| iface.starts_with(p))
+                .then_some(Severity::Error)
+        }
+        // VirtualBox's NAT gives every VM 10.0.2.15: a node that reports it as its public
+        // address shares it with every other node (flannel#535).
+        K::FlannelInterface | K::NodeAddress if o.value.contains("10.0.2.15") => {
+            Some(Severity::Error)
+        }
+        _ => None,
+    }
+}
+
+fn run(cx: &Context<'_>) -> Verdicts {
+    let mut j = Judgement::new();
+    let mut seen: Vec<(&'static str, &str)> = Vec::new();
+    for o in &cx.node.observations {
+        let Some(sig) = o.signature.and_then(|id| signatures::all().find(|s| s.id == id)) else {
+            continue;
+        };
+        let Some(entry) = sig.catalog.first().copied() else {
+            continue;
+        };
+        let Some(severity) = decisive(o) else {
+            continue;
+        };
+        if seen.contains(&(entry, sig.id)) {
+            continue;
+        }
+        seen.push((entry, sig.id));
+        let title = catalog::CATALOG
+            .iter()
+            .find(|c| c.id == entry)
+            .map_or(entry, |c| c.title);
+        let dedicated = crate::diagnose::checks::infos().find(|i| i.catalog == entry);
+        let mut f = cx.finding(
+            &INFO,
+            severity,
+            Confidence::High,
+            format!("{title}: {} says so", sig.component.name()),
+        );
+        f.catalog = entry;
+        f.subject = Some(format!("{entry} {}", sig.id));
+        if let Some(d) = dedicated {
+            f.layer = d.layer;
+            f.fix.push(FixStep::manual(d.fix));
+        }
+        f.detail = format!(
+            "The message is printed by {} ({}) only on this failure; see {}.",
+            sig.component.name(),
+            sig.versions,
+            sig.sources.first().copied().unwrap_or("docs/signatures.md")
+        );
+        f.evidence.push(o.evidence.clone());
+        f.references.extend(sig.sources.iter().copied());
+        j.found(f);
+    }
+    j.or_clear(
+        "no component message that proves a cause by itself",
+        Vec::new(),
+    )
+}
