@@ -297,6 +297,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
                 }
             }
         }
+        fold_stated_causes(&mut found, before);
         residual_outside_node(&cx, &found[before..], &mut not_concluded);
         suspected.extend(suspects::suspects(&cx, &found[before..]));
         let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
@@ -388,6 +389,36 @@ fn run_checks(cx: &Context<'_>) -> Vec<Verdicts> {
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, out)| out).collect()
+}
+
+/// A cause a component stated in its own words (`component-reported-cause`) that a dedicated
+/// check also reached from the node's state is one cause: the dedicated finding stays, and
+/// the message joins its evidence.
+fn fold_stated_causes(found: &mut Vec<Finding>, from: usize) {
+    let stated_id = checks::proxy::component_messages::INFO.id;
+    let mut i = from;
+    while i < found.len() {
+        let f = &found[i];
+        let twin = (f.id == stated_id)
+            .then(|| {
+                found[from..].iter().position(|g| {
+                    g.id != stated_id && g.catalog == f.catalog && g.severity != Severity::Info
+                })
+            })
+            .flatten();
+        match twin {
+            Some(t) => {
+                let stated = found.remove(i);
+                let target = &mut found[from + t - usize::from(from + t > i)];
+                for e in stated.evidence {
+                    if !target.evidence.contains(&e) {
+                        target.evidence.push(e);
+                    }
+                }
+            }
+            None => i += 1,
+        }
+    }
 }
 
 /// C27: filtering outside the node (cloud security groups, NSGs, source/destination checks,

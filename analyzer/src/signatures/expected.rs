@@ -242,4 +242,6 @@ pub const FACTS: &[(&str, &str, &str, &str)] = &[
     ("ping-all-lost", r##"4 packets transmitted, 0 received, +4 errors, 100% packet loss, time 3060ms"##, "", "timeout"),
     ("ping-all-lost", r##"3 packets transmitted, 0 packets received, 100% packet loss"##, "", "timeout"),
     ("ping-dns", r##"ping: web.default.svc.cluster.local: Name or service not known"##, "web.default.svc.cluster.local", "dns"),
+    ("flannel-vxlan-route-failed", r##"vxlan_network.go:158] failed to add vxlanRoute (172.200.0/24 -> 172.20.0.0): invalid argument"##, "flannel", "invalid argument"),
+    ("kube-proxy-ipvs-cleanup-failed", r##"Error removing iptables rules in ipvs proxier: error deleting chain "KUBE-MARK-MASQ": exit status 1: iptables: Too many links."##, "kube-proxy", r#"error deleting chain "KUBE-MARK-MASQ": exit status 1: iptables: Too many links."#),
 ];

@@ -235,4 +235,17 @@ pub const SIGNATURES: &[Signature] = &[
             r#"plugin type="flannel" failed (add): failed to load flannel 'subnet.env' file: open /run/flannel/subnet.env: no such file or directory. Check the flannel pod log for this node."#,
         ],
     },
+    Signature {
+        id: "flannel-vxlan-route-failed",
+        component: Component::Flannel,
+        versions: "v0.7.0 –",
+        sources: &[flannel!("v0.10.0/backend/vxlan/vxlan_network.go")],
+        pattern: r"failed to add vxlanRoute \((?P<route>[^)]*)\): (?P<err>.+)",
+        kind: FactKind::ComponentError,
+        subject: Part::Fixed("flannel"),
+        value: Part::Capture("err"),
+        certainty: Certainty::Component,
+        catalog: &["C34", "C35"],
+        examples: &["vxlan_network.go:158] failed to add vxlanRoute (172.200.0/24 -> 172.20.0.0): invalid argument"],
+    },
 ];

@@ -825,4 +825,17 @@ pub const SIGNATURES: &[Signature] = &[
             "E1129 01:01:11.905626       1 proxier.go:1622] Failed to unbind service addr fe80::1c5d:70ff:fef2:e97b from dummy interface kube-ipvs0: error unbind address: fe80::1c5d:70ff:fef2:e97b from interface: kube-ipvs0, err: cannot assign requested address",
         ],
     },
+    Signature {
+        id: "kube-proxy-ipvs-cleanup-failed",
+        component: Component::KubeProxy,
+        versions: "v1.9.0 – v1.28.x",
+        sources: &["https://github.com/kubernetes/kubernetes/blob/v1.15.0/pkg/proxy/ipvs/proxier.go"],
+        pattern: r"Error removing iptables rules in ipvs proxier: (?P<err>.+)",
+        kind: FactKind::ComponentError,
+        subject: Part::Fixed("kube-proxy"),
+        value: Part::Capture("err"),
+        certainty: Certainty::Component,
+        catalog: &["C06"],
+        examples: &[r#"Error removing iptables rules in ipvs proxier: error deleting chain "KUBE-MARK-MASQ": exit status 1: iptables: Too many links."#],
+    },
 ];

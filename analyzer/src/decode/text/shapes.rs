@@ -119,7 +119,7 @@ const FORMS: &[(Shape, &str)] = &[
     ),
     (
         Shape::CiliumStatus,
-        r"Cluster health:|KubeProxyReplacement:|cilium-dbg|^\s*Name\s+IP\s+Reachable|Cilium:\s+(Ok|Failure)|# Address\s+NodePort\s+Primary",
+        r"Cluster health:|KubeProxyReplacement:|cilium-dbg|^\s*Name\s+IP\s+Reachable|Cilium:\s+(Ok|Failure)|# Address\s+NodePort\s+Primary|^\S+\s+(true|false)\s+(true|false)\s+\S+$",
     ),
     (
         Shape::LinkManager,

@@ -31,8 +31,22 @@ pub const CHECK: Check = Check { info: &INFO, run };
 /// runtimes, kube-proxy, CNIs and node-local DNS (Calico's first-found method takes the first
 /// interface it sees unless told otherwise, calico#1628, #6910).
 const NOT_UPLINKS: &[&str] = &[
-    "docker", "cni", "nodelocaldns", "kube-ipvs", "virbr", "br-", "veth", "cali", "flannel",
-    "tunl", "vxlan", "lo", "weave", "cilium", "kube-bridge", "dummy",
+    "docker",
+    "cni",
+    "nodelocaldns",
+    "kube-ipvs",
+    "virbr",
+    "br-",
+    "veth",
+    "cali",
+    "flannel",
+    "tunl",
+    "vxlan",
+    "lo",
+    "weave",
+    "cilium",
+    "kube-bridge",
+    "dummy",
 ];
 
 /// The severity of a message that proves its cause, or None when the message alone does not.
@@ -75,7 +89,10 @@ fn run(cx: &Context<'_>) -> Verdicts {
     let mut j = Judgement::new();
     let mut seen: Vec<(&'static str, &str)> = Vec::new();
     for o in &cx.node.observations {
-        let Some(sig) = o.signature.and_then(|id| signatures::all().find(|s| s.id == id)) else {
+        let Some(sig) = o
+            .signature
+            .and_then(|id| signatures::all().find(|s| s.id == id))
+        else {
             continue;
         };
         let Some(entry) = sig.catalog.first().copied() else {

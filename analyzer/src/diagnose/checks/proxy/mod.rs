@@ -2,6 +2,7 @@
 
 use crate::diagnose::Check;
 
+pub(crate) mod component_messages;
 mod conn_reuse;
 mod evidence_rules;
 mod external_ip_node_ip;
@@ -43,4 +44,5 @@ pub const CHECKS: &[Check] = &[
     iptables_stale::CHECK,
     nftables_services::CHECK,
     nftables_endpoints::CHECK,
+    component_messages::CHECK,
 ];
