@@ -207,3 +207,136 @@ fn kubectl_yaml_alone_runs_the_service_checks_only() {
         r.findings
     );
 }
+
+/// Replaces `from` (which must be there) by `to` in one file of a kubectl folder: a re-typed or
+/// hand-edited paste.
+fn retype(k8s: &Path, file: &str, from: &str, to: &str) {
+    let path = k8s.join(file);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(text.contains(from), "{file} has no {from:?}");
+    fs::write(&path, text.replacen(from, to, 1)).expect("write");
+}
+
+fn cluster_of(path: &Path) -> netsnap::diagnose::facts::ClusterFacts {
+    let b = Bundle::open(path).expect("opens");
+    netsnap::diagnose::facts::ClusterFacts::from_bundles([&b])
+}
+
+#[test]
+fn a_field_of_an_unexpected_type_is_left_out_and_named() {
+    let addresses = "    addresses:\n    - address: 192.168.122.96\n      type: InternalIP\n    \
+                     - address: node1\n      type: Hostname\n";
+    let as_map = "    addresses:\n      InternalIP: 192.168.122.96\n      Hostname: node1\n";
+    // (stage, file, from, to, the note's object and field)
+    let cases = [
+        (
+            "4-healthy",
+            "svc-all.yaml",
+            "      port: 80\n",
+            "      port: \"80\"\n",
+            "Service default/web .spec.ports[0].port",
+        ),
+        (
+            "4-healthy",
+            "svc-all.yaml",
+            "nodePort: 30081",
+            "nodePort: abc",
+            "Service default/web .spec.ports[0].nodePort",
+        ),
+        (
+            "1-modules-missing",
+            "kubectl-ippools.crd.projectcalico.org.yaml",
+            "ipipMode: Always",
+            "ipipMode: 1",
+            "IPPool pool-10-244 .spec.ipipMode",
+        ),
+        (
+            "4-healthy",
+            "kubectl-nodes.yaml",
+            addresses,
+            as_map,
+            "Node node1 .status.addresses",
+        ),
+    ];
+    for (stage, file, from, to, field) in cases {
+        let (node, k8s) = split(stage, &[]);
+        retype(k8s.path(), file, from, to);
+        let cluster = cluster_of(k8s.path());
+        let st = &cluster.state;
+        // The object is still there, with the rest of its fields.
+        match field.split(' ').next() {
+            Some("Service") => {
+                let web = st.service("default", "web").expect("web is kept");
+                assert_eq!(web.spec.cluster_ip, "10.96.100.50", "{field}");
+                assert_eq!(web.spec.ports.len(), 1, "{field}");
+                assert_eq!(web.spec.ports[0].name, "http", "{field}");
+            }
+            Some("IPPool") => {
+                let pool = st.ip_pools.first().expect("the pool is kept");
+                assert_eq!(pool.metadata.name, "pool-10-244");
+                assert_eq!(pool.spec.cidr, "10.244.0.0/16");
+            }
+            Some("Node") => {
+                let n = st.nodes.iter().find(|n| n.metadata.name == "node1");
+                let n = n.expect("node1 is kept");
+                assert!(n.status.addresses.is_empty());
+                assert_eq!(n.spec.pod_cidr, "10.244.0.0/24");
+            }
+            other => panic!("{other:?}"),
+        }
+        let r = run(&[node.path(), k8s.path()]);
+        let notes = &r.inputs[1].notes;
+        assert!(
+            notes.iter().any(|n| n.contains(field) && n.contains(file)),
+            "{field}: {notes:?}"
+        );
+        assert!(
+            r.inputs[0].notes.iter().all(|n| !n.contains(field)),
+            "{field} is said of the input that held it: {:?}",
+            r.inputs[0].notes
+        );
+        // What could not be read is not taken for a fact: nothing is found that the stage
+        // as captured does not show (a `port` left out expects no virtual server on port 0).
+        let extra: Vec<_> = findings(&r)
+            .difference(&findings(&whole(stage)))
+            .cloned()
+            .collect();
+        assert!(extra.is_empty(), "{field}: {extra:?}");
+        if field.starts_with("IPPool") {
+            // The mode that could not be read is asked about, not taken as Never.
+            for id in ["calico-ipip-on-flat-network", "tunl0-routes-while-ipip-off"] {
+                assert!(
+                    r.not_concluded
+                        .iter()
+                        .any(|n| n.id == id && n.reason.contains("could not be read")),
+                    "{id}: {:?}",
+                    r.not_concluded
+                );
+            }
+        }
+        if field.starts_with("Node") {
+            // node1 is still known: by its name now that its addresses are unreadable.
+            assert_eq!(r.inputs[0].node.as_deref(), Some("node1"));
+        }
+    }
+}
+
+#[test]
+fn a_number_as_a_label_value_is_read_as_its_text() {
+    let (_node, k8s) = split("4-healthy", &[]);
+    retype(
+        k8s.path(),
+        "kubectl-nodes.yaml",
+        "kubernetes.io/hostname: node1",
+        "kubernetes.io/hostname: 1",
+    );
+    let cluster = cluster_of(k8s.path());
+    let n = cluster
+        .state
+        .nodes
+        .iter()
+        .find(|n| n.metadata.name == "node1");
+    let n = n.expect("node1 is kept");
+    assert_eq!(n.metadata.labels["kubernetes.io/hostname"], "1");
+    assert_eq!(n.status.addresses.len(), 2);
+}

@@ -242,7 +242,9 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     let mut summaries = Vec::new();
     let mut checks_run = 0;
     let k8s_spans = pasted::Citer::k8s_spans(inputs.iter().map(|(_, b)| *b));
-    for (((path, bundle), node), input_scope) in inputs.iter().zip(nodes).zip(&scopes) {
+    for (i, (((path, bundle), node), input_scope)) in
+        inputs.iter().zip(nodes).zip(&scopes).enumerate()
+    {
         let m = bundle.manifest();
         let Some(node) = node else {
             // Kubernetes objects only: they are in the cluster view; nothing to run here.
@@ -255,7 +257,14 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
                 node_match: None,
                 collected_at: m.started_at.clone(),
                 proxy_mode: None,
-                notes: cluster.state.problems.clone(),
+                notes: cluster
+                    .input_notes
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .chain(&cluster.state.problems)
+                    .cloned()
+                    .collect(),
                 pasted: pasted::pieces_of(bundle.pasted()),
             });
             continue;
@@ -288,6 +297,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
                     .to_string(),
             );
         }
+        notes.extend(cluster.input_notes.get(i).into_iter().flatten().cloned());
         notes.extend(cluster.state.problems.iter().cloned());
         summaries.push(InputSummary {
             path: path.clone(),

@@ -32,6 +32,21 @@ pub const INFO: CheckInfo = CheckInfo {
 pub const CHECK: Check = Check { info: &INFO, run };
 
 fn run(cx: &Context<'_>, out: &mut Outcome) {
+    // A pool whose ipipMode could not be read may encapsulate: its default is no fact.
+    for p in &cx.cluster.state.ip_pools {
+        let unread = cx
+            .cluster
+            .state
+            .unreadable_field("IPPool", &p.metadata, ".spec.ipipMode");
+        if let Some(why) = unread {
+            out.cannot(cx.not_concluded(
+                &INFO,
+                format!("whether IPPool {} encapsulates in IPIP", p.metadata.name),
+                format!("its ipipMode could not be read ({why})"),
+                Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.ipipMode)"),
+            ));
+        }
+    }
     let pools: Vec<_> = cx
         .cluster
         .state

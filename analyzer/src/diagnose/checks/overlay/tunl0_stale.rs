@@ -84,6 +84,25 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     if ipip_on {
         return;
     }
+    // A pool whose ipipMode could not be read may have IPIP on: its default is no fact.
+    if let Some((p, why)) = pools.iter().find_map(|p| {
+        let why = cx
+            .cluster
+            .state
+            .unreadable_field("IPPool", &p.metadata, ".spec.ipipMode")?;
+        Some((p, why))
+    }) {
+        out.cannot(cx.not_concluded(
+            &INFO,
+            "whether IPIP is off in every IPPool while tunl0 is UP",
+            format!(
+                "ipipMode of IPPool {} could not be read ({why})",
+                p.metadata.name
+            ),
+            Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.ipipMode)"),
+        ));
+        return;
+    }
     let severity = if routes.is_empty() {
         Severity::Warning
     } else {

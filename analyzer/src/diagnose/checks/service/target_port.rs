@@ -217,6 +217,8 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
                     )));
                     out.add(f);
                 }
+                // Neither targetPort nor port was read (the input's notes say which field).
+                Target::Unknown => {}
             }
         }
     }
