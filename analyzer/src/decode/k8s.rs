@@ -4,6 +4,8 @@
 //!
 //! The structs are hand-written and minimal: only what the checks read. Every field has a
 //! default and unknown fields are ignored, so objects from any Kubernetes or Calico version load.
+//! A field whose value has another type than the field (a hand-edited `port: "80"`) is left out
+//! of its object and named, and the rest of the object is used (`fields.rs`).
 //!
 //! # Hostile input
 //!
@@ -174,6 +176,12 @@ pub struct ServicePort {
 }
 
 impl ServicePort {
+    /// The port number, when it was read: the API server only accepts 1-65535
+    /// (`ValidateServicePort`), so 0 is a `port` that was missing or could not be read.
+    pub fn number(&self) -> Option<u16> {
+        u16::try_from(self.port).ok().filter(|p| *p != 0)
+    }
+
     /// The protocol with the API server's default applied.
     pub fn protocol(&self) -> &str {
         if self.protocol.is_empty() {
@@ -798,10 +806,18 @@ pub enum K8sObject {
     NetworkPolicy(Box<NetworkPolicy>),
     /// A kind not modelled here (or an item of a `kind: List` without `kind`).
     Other(ObjectId),
-    /// A known kind whose fields have unexpected types (e.g. `port: "http"`); kept so that one
-    /// odd object does not hide the rest of a list.
+    /// A known kind that could not be read even with its unreadable fields left out; kept so
+    /// that one odd object does not hide the rest of a list.
     Malformed {
         id: ObjectId,
+        error: String,
+    },
+    /// A field of the object before it whose value has an unexpected type (`port: "80"`,
+    /// `addresses:` as a mapping): left out of that object, which is used without it.
+    UnreadableField {
+        id: ObjectId,
+        /// Where in the object: `.spec.ports[0].port`.
+        path: String,
         error: String,
     },
 }
@@ -1047,12 +1063,18 @@ fn classify(
         .map(|(g, _)| g)
         .unwrap_or_default();
     let value = Value::Object(map);
+    // A field of an unexpected type is left out and named after the object, not the object
+    // dropped for it (`fields`).
+    let mut left_out = Vec::new();
     macro_rules! typed {
         ($variant:ident) => {
-            match serde_json::from_value(value) {
-                Ok(o) => K8sObject::$variant(Box::new(o)),
+            match fields::read_leniently(value) {
+                Ok((o, fields)) => {
+                    left_out = fields;
+                    K8sObject::$variant(Box::new(o))
+                }
                 Err(e) => K8sObject::Malformed {
-                    id,
+                    id: id.clone(),
                     error: e.to_string(),
                 },
             }
@@ -1072,11 +1094,16 @@ fn classify(
             "FelixConfiguration" => typed!(FelixConfiguration),
             "BGPConfiguration" => typed!(BgpConfiguration),
             "Node" => typed!(CalicoNode),
-            _ => K8sObject::Other(id),
+            _ => K8sObject::Other(id.clone()),
         },
-        _ => K8sObject::Other(id),
+        _ => K8sObject::Other(id.clone()),
     };
     out.push(object);
+    out.extend(left_out.into_iter().map(|f| K8sObject::UnreadableField {
+        id: id.clone(),
+        path: f.path,
+        error: f.error,
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1108,6 +1135,8 @@ pub struct ClusterState {
     pub network_policies: Vec<NetworkPolicy>,
     pub other: Vec<ObjectId>,
     pub malformed: Vec<(ObjectId, String)>,
+    /// Fields left out of the objects they belong to: (object, `.path`, why).
+    pub unreadable_fields: Vec<(ObjectId, String, String)>,
     /// What could not be understood beyond single objects (an unreadable kube-proxy
     /// configuration), for the report.
     pub problems: Vec<String>,
@@ -1223,6 +1252,9 @@ impl ClusterState {
                 ),
                 K8sObject::Other(id) => self.other.push(id),
                 K8sObject::Malformed { id, error } => self.malformed.push((id, error)),
+                K8sObject::UnreadableField { id, path, error } => {
+                    self.unreadable_fields.push((id, path, error))
+                }
             }
         }
     }
@@ -1240,6 +1272,23 @@ impl ClusterState {
                 "ConfigMap kube-system/kube-proxy: {KUBE_PROXY_CONFIG_KEY} cannot be read: {e}"
             )),
         }
+    }
+
+    /// Why field `path` (`.spec.ipipMode`) of the `kind` object `meta` could not be read, when
+    /// it, or the part of the object holding it, was left out: its default is then no fact,
+    /// and a check that would read it says it cannot conclude.
+    pub fn unreadable_field(&self, kind: &str, meta: &ObjectMeta, path: &str) -> Option<&str> {
+        self.unreadable_fields
+            .iter()
+            .find(|(id, left_out, _)| {
+                id.kind == kind
+                    && id.namespace == meta.namespace
+                    && id.name == meta.name
+                    && path
+                        .strip_prefix(left_out.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .map(|(.., error)| error.as_str())
     }
 
     /// The Service `namespace/name`.
@@ -1261,6 +1310,7 @@ impl ClusterState {
     }
 }
 
+mod fields;
 mod yaml;
 
 #[cfg(test)]

@@ -229,7 +229,7 @@ pub fn expect_ipvs(cluster: &ClusterState, node: &NodeInputs<'_>) -> IpvsExpecta
             let Some(protocol) = Protocol::from_k8s(port.protocol()) else {
                 continue;
             };
-            let Ok(svc_port) = u16::try_from(port.port) else {
+            let Some(svc_port) = port.number() else {
                 continue;
             };
             let sref = ServicePortRef {

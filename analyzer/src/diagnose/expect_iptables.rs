@@ -226,7 +226,7 @@ pub fn expected_ports(cluster: &ClusterState, node_name: &str, family: u8) -> Ve
             let Some(protocol) = Protocol::from_k8s(port.protocol()) else {
                 continue;
             };
-            let Ok(svc_port) = u16::try_from(port.port) else {
+            let Some(svc_port) = port.number() else {
                 continue;
             };
             let service = ServicePortRef {

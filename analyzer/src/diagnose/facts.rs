@@ -384,6 +384,9 @@ pub struct ClusterFacts {
     pub collected: bool,
     /// Raw texts of the `k8s/` artifacts (YAML and logs), for line lookups.
     pub texts: BTreeMap<String, String>,
+    /// Per input (in the order given): objects and fields of its Kubernetes objects that
+    /// could not be read, for that input's notes.
+    pub input_notes: Vec<Vec<String>>,
     /// EndpointSlices by (namespace, Service name), Endpoints and Pods by namespace: checks
     /// ask per Service, and clusters have thousands of them.
     slices_by_service: HashMap<(String, String), Vec<usize>>,
@@ -418,6 +421,7 @@ impl ClusterFacts {
         let prefix = format!("{}/", names::K8S_DIR);
         let bundles: Vec<&Bundle> = bundles.into_iter().collect();
         for &bundle in &bundles {
+            let mut notes = Vec::new();
             // Listed artifacts, and files put into k8s/ by hand (a fixture, an import).
             let mut paths: Vec<&str> = bundle
                 .manifest()
@@ -444,6 +448,7 @@ impl ClusterFacts {
                 if path.ends_with(".yaml") || path.ends_with(".json") {
                     match k8s::parse_objects(&text) {
                         Ok(objects) => {
+                            notes.extend(unreadable(&objects, &shown_as(bundle, path)));
                             facts.collected |= !objects.is_empty();
                             facts.state.add(objects);
                         }
@@ -452,6 +457,7 @@ impl ClusterFacts {
                 }
                 facts.texts.insert(path.to_string(), text);
             }
+            facts.input_notes.push(notes);
         }
         facts.add_pasted_partials(&bundles);
         facts.slices_from_endpoints();
@@ -695,6 +701,37 @@ impl ClusterFacts {
     pub fn why_missing(&self, name: &str) -> Option<&Missing> {
         let path = Self::artifact(name);
         self.missing.iter().find(|m| m.artifact == path)
+    }
+}
+
+/// What the report says of objects, or fields of objects, that could not be read from
+/// `source`: which object, which field, why, and that the rest of the object is used.
+fn unreadable(objects: &[K8sObject], source: &str) -> Vec<String> {
+    objects
+        .iter()
+        .filter_map(|o| match o {
+            K8sObject::UnreadableField { id, path, error } => Some(format!(
+                "{id} {path} could not be read ({error}): left out, the rest of the object is \
+                 used ({source})"
+            )),
+            K8sObject::Malformed { id, error } => Some(format!(
+                "{id} could not be read ({error}): left out ({source})"
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The name the user knows an artifact by: the pasted file(s) it was taken from, else its path
+/// in the bundle.
+fn shown_as(bundle: &Bundle, path: &str) -> String {
+    match bundle.manifest().artifact(path).map(|a| &a.source) {
+        Some(netsnap_bundle::Source::Pasted { spans }) if !spans.is_empty() => {
+            let mut files: Vec<&str> = spans.iter().map(|s| s.file.as_str()).collect();
+            files.dedup();
+            files.join(", ")
+        }
+        _ => path.to_string(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod facts;
 pub mod finding;
 pub mod observations;
 pub mod pasted;
+pub mod scope;
 pub mod suspects;
 pub mod verdict;
 
@@ -30,6 +31,7 @@ pub use verdict::{CheckVerdict, Judgement, Verdict, VerdictKind, Verdicts};
 use crate::load::Bundle;
 use expect::{IpvsExpectation, NodeInputs};
 use facts::{identify_node, ClusterFacts, NodeFacts, NodeIdentity};
+use scope::InputScope;
 
 /// The version of the JSON report's schema (`docs/report-schema.md`). A new optional field
 /// bumps the minor number, a changed or removed one the major.
@@ -185,6 +187,9 @@ pub struct InputSummary {
     pub path: String,
     pub hostname: String,
     pub kernel_release: String,
+    /// What the input holds: a node's state, Kubernetes objects, or both. Only inputs with
+    /// node state are run as nodes.
+    pub scope: InputScope,
     /// The Kubernetes Node it was matched to, and how.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -253,19 +258,27 @@ impl Report {
 }
 
 /// Analyzes bundles: `(path as given, bundle)`. Kubernetes objects from all of them form one
-/// cluster view; each bundle is a node.
+/// cluster view; each bundle that holds node state is a node ([`scope`]).
 pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
+    let scopes: Vec<InputScope> = inputs.iter().map(|(_, b)| scope::scope_of(b)).collect();
+    // With no node among the inputs, the Service checks still judge the cluster's objects.
+    let cluster_only = !scopes.iter().any(|s| s.is_node());
     // The Kubernetes objects and each node's evidence decode independently: on their own
     // threads, so a large cluster's YAML and a large IPVS table do not wait for each other.
     let (cluster, nodes) = std::thread::scope(|scope| {
         let nodes: Vec<_> = inputs
             .iter()
-            .map(|(path, bundle)| scope.spawn(move || NodeFacts::from_bundle(bundle, path)))
+            .zip(&scopes)
+            .enumerate()
+            .map(|(i, ((path, bundle), s))| {
+                (s.is_node() || (cluster_only && i == 0))
+                    .then(|| scope.spawn(move || NodeFacts::from_bundle(bundle, path)))
+            })
             .collect();
         let cluster = ClusterFacts::from_bundles(inputs.iter().map(|(_, b)| *b));
-        let nodes: Vec<NodeFacts> = nodes
+        let nodes: Vec<Option<NodeFacts>> = nodes
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|h| h.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
             .collect();
         (cluster, nodes)
     });
@@ -275,12 +288,41 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
     let mut suspected = Vec::new();
     let mut summaries = Vec::new();
     let k8s_spans = pasted::Citer::k8s_spans(inputs.iter().map(|(_, b)| *b));
-    for ((path, bundle), node) in inputs.iter().zip(nodes) {
+    for (i, (((path, bundle), node), input_scope)) in
+        inputs.iter().zip(nodes).zip(&scopes).enumerate()
+    {
+        let m = bundle.manifest();
+        let Some(node) = node else {
+            // Kubernetes objects only: they are in the cluster view; nothing to run here.
+            summaries.push(InputSummary {
+                path: path.clone(),
+                hostname: m.host.hostname.clone(),
+                kernel_release: m.host.kernel_release.clone(),
+                scope: *input_scope,
+                node: None,
+                node_match: None,
+                collected_at: m.started_at.clone(),
+                proxy_mode: None,
+                notes: cluster
+                    .input_notes
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .chain(&cluster.state.problems)
+                    .cloned()
+                    .collect(),
+                pasted: pasted::pieces_of(bundle.pasted()),
+            });
+            continue;
+        };
         let cx = context(&node, &cluster);
         let before = found.len();
         let before_checks = check_verdicts.len();
         let node_name = cx.node_name();
-        for (check, verdicts) in checks::all().zip(run_checks(&cx)) {
+        let checks: Vec<&Check> = checks::all()
+            .filter(|c| input_scope.is_node() || c.info.layer == Layer::Service)
+            .collect();
+        for (check, verdicts) in checks.iter().zip(run_checks(&cx, &checks)) {
             let (verdict, why, evidence) = verdicts.summary();
             check_verdicts.push(CheckVerdict {
                 id: check.info.id,
@@ -298,22 +340,37 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             }
         }
         fold_stated_causes(&mut found, before);
-        residual_outside_node(&cx, &found[before..], &mut not_concluded);
-        suspected.extend(suspects::suspects(&cx, &found[before..]));
+        if input_scope.is_node() {
+            residual_outside_node(&cx, &found[before..], &mut not_concluded);
+            suspected.extend(suspects::suspects(&cx, &found[before..]));
+        }
         let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
         for f in &mut found[before..] {
             f.evidence.retain_mut(|e| citer.cite(e));
+            // Judged on the cluster's objects alone: about no node.
+            if !input_scope.is_node() {
+                f.node = None;
+            }
         }
         for c in &mut check_verdicts[before_checks..] {
             c.evidence.retain_mut(|e| citer.cite(e));
         }
         let m = bundle.manifest();
         let mut notes = node.notes.clone();
+        if !input_scope.is_node() {
+            notes.push(
+                "no input holds node state (links, modules, routes, sysctls, IPVS, \
+                 iptables...): only the Service checks ran, on the Kubernetes objects"
+                    .to_string(),
+            );
+        }
+        notes.extend(cluster.input_notes.get(i).into_iter().flatten().cloned());
         notes.extend(cluster.state.problems.iter().cloned());
         summaries.push(InputSummary {
             path: path.clone(),
             hostname: m.host.hostname.clone(),
             kernel_release: m.host.kernel_release.clone(),
+            scope: *input_scope,
             node: cx.identity.as_ref().map(|i| i.name.clone()),
             node_match: cx.identity.as_ref().map(|i| i.basis.clone()),
             collected_at: m.started_at.clone(),
@@ -362,8 +419,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
 /// Every check on one node, each with its own verdicts, in registry order whatever thread ran
 /// it: the checks only read the facts, so they share the cores, and the report stays the same
 /// bytes as when they ran one after another.
-fn run_checks(cx: &Context<'_>) -> Vec<Verdicts> {
-    let all: Vec<&Check> = checks::all().collect();
+fn run_checks(cx: &Context<'_>, all: &[&Check]) -> Vec<Verdicts> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)

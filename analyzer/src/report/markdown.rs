@@ -4,13 +4,17 @@
 use std::io::{self, Write};
 
 use super::{confidence_word, groups, id_label, severity_word, words};
+use crate::diagnose::scope::InputScope;
 use crate::diagnose::{Finding, Report};
 
 pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# netsnap report")?;
     writeln!(out)?;
     for i in &report.inputs {
-        let mut facts = vec![format!("host `{}`", i.hostname)];
+        let mut facts = match i.scope {
+            InputScope::Cluster => vec![words::CLUSTER_SCOPE.to_string()],
+            _ => vec![format!("host `{}`", i.hostname)],
+        };
         if let Some(n) = &i.node {
             facts.push(format!("node `{n}`"));
         }

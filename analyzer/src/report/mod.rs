@@ -68,6 +68,8 @@ pub(crate) mod words {
     pub const WOULD_CONFIRM: &str = "would settle it";
     pub const MANUAL: &str = "manual step";
     pub const INPUTS: &str = "Input";
+    pub const CLUSTER_SCOPE: &str =
+        "Kubernetes objects only: joined the cluster view, no node checks run on it";
     pub const MORE: &str = "more, see --format json";
     pub const PASTED: &str = "pasted text";
     pub const READ: &str = "read";

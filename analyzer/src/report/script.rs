@@ -69,7 +69,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         out,
         "# Dry run unless given --apply; --rollback undoes what --apply did; --help for more."
     )?;
-    writeln!(out, "FIX_ID={}", quote(&fix_id(&report.inputs)))?;
+    writeln!(
+        out,
+        "FIX_ID={}",
+        quote(&fix_id(&node_inputs(&report.inputs)))
+    )?;
     out.write_all(PRELUDE.as_bytes())?;
 
     let sections = sections(report);
@@ -462,7 +466,7 @@ fn host_of<'r>(report: &'r Report, f: &Finding) -> &'r str {
         .inputs
         .iter()
         .find(|i| i.node.is_some() && i.node == f.node);
-    match (by_node, report.inputs.as_slice()) {
+    match (by_node, node_inputs(&report.inputs).as_slice()) {
         (Some(i), _) => &i.hostname,
         (None, [only]) => &only.hostname,
         _ => "",
@@ -558,8 +562,19 @@ fn client_probe(protocol: &str, address: &str, port_name: &str) -> Option<String
     }
 }
 
+/// The inputs the fix script acts on: the nodes (a folder of Kubernetes objects is no host),
+/// or every input when none is a node.
+fn node_inputs(inputs: &[InputSummary]) -> Vec<&InputSummary> {
+    let nodes: Vec<&InputSummary> = inputs.iter().filter(|i| i.scope.is_node()).collect();
+    if nodes.is_empty() {
+        inputs.iter().collect()
+    } else {
+        nodes
+    }
+}
+
 /// The rollback file's name: the evidence it was made from, in characters safe in a path.
-fn fix_id(inputs: &[InputSummary]) -> String {
+fn fix_id(inputs: &[&InputSummary]) -> String {
     let raw = inputs
         .iter()
         .map(|i| {
@@ -643,6 +658,7 @@ mod tests {
             path: "b".into(),
             hostname: "../../etc/x y".into(),
             kernel_release: String::new(),
+            scope: crate::diagnose::scope::InputScope::Node,
             node: None,
             node_match: None,
             collected_at: "2026-11-25T10:00:00Z".into(),
@@ -655,8 +671,8 @@ mod tests {
             collected_at: String::new(),
             ..input.clone()
         };
-        assert_eq!(fix_id(&[unnamed]), "fix-unknown-host");
-        let id = fix_id(&[input]);
+        assert_eq!(fix_id(&[&unnamed]), "fix-unknown-host");
+        let id = fix_id(&[&input]);
         assert_eq!(id, "fix-etc-x-y-2026-11-25T10-00-00Z");
         assert!(!id.contains('/') && !id.contains(' '), "{id}");
     }

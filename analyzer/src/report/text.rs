@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use comfy_table::{presets, ColumnConstraint, ContentArrangement, Table};
 
 use super::{confidence_word, groups, id_label, severity_word, words, TextOptions};
+use crate::diagnose::scope::InputScope;
 use crate::diagnose::{Finding, Report, Severity};
 
 struct Paint {
@@ -38,7 +39,10 @@ impl Paint {
 pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: opts.colour };
     for i in &report.inputs {
-        let mut facts = vec![format!("host {}", i.hostname)];
+        let mut facts = match i.scope {
+            InputScope::Cluster => vec![words::CLUSTER_SCOPE.to_string()],
+            _ => vec![format!("host {}", i.hostname)],
+        };
         if let Some(n) = &i.node {
             facts.push(format!("node {n}"));
         }

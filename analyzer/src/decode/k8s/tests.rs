@@ -313,15 +313,24 @@ fn one_odd_object_does_not_hide_the_others() {
         - apiVersion: v1\n  kind: Service\n  metadata: {name: good, namespace: x}\n  spec:\n    ports: [{port: 80}]\n\
         - null\n";
     let objects = parse_objects(text).expect("parses");
-    assert_eq!(objects.len(), 2);
-    match &objects[0] {
-        K8sObject::Malformed { id, error } => {
+    assert_eq!(objects.len(), 3);
+    // The odd field is left out of its object, which stays, and named right after it.
+    assert!(
+        matches!(&objects[0], K8sObject::Service(s) if s.metadata.name == "bad" && s.spec.ports[0].port == 0)
+    );
+    match &objects[1] {
+        K8sObject::UnreadableField { id, path, error } => {
             assert_eq!(id.to_string(), "Service x/bad");
+            assert_eq!(path, ".spec.ports[0].port");
             assert!(error.contains("eighty"), "{error}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(&objects[1], K8sObject::Service(s) if s.spec.ports[0].port == 80));
+    assert!(matches!(&objects[2], K8sObject::Service(s) if s.spec.ports[0].port == 80));
+    let mut state = ClusterState::new();
+    state.add(objects);
+    assert_eq!(state.services.len(), 2);
+    assert_eq!(state.unreadable_fields.len(), 1);
 }
 
 #[test]
@@ -546,7 +555,7 @@ fn truncated_input_never_panics() {
 
 /// A list large enough to be read on all cores gives the objects the one-pass reader gives,
 /// in the same order: for a `List` (items carry their kind) and a typed list (they take the
-/// list's), with a malformed item and a non-object item among them.
+/// list's), with an item of an unreadable field and a non-object item among them.
 #[test]
 fn a_large_list_types_the_same_in_parallel() {
     for (list_kind, item_kind) in [("List", "kind: Service\n  "), ("ServiceList", "")] {
@@ -576,11 +585,16 @@ fn a_large_list_types_the_same_in_parallel() {
                 classify(map, None, 0, &mut one_pass);
             }
         }
-        assert_eq!(parallel.len(), 9000, "{list_kind}");
+        // 9000 Services, and the one unreadable field of svc-4321 right after it.
+        assert_eq!(parallel.len(), 9001, "{list_kind}");
         assert_eq!(parallel, one_pass, "{list_kind}");
         assert!(matches!(parallel[0], K8sObject::Service(_)), "{list_kind}");
         assert!(
-            matches!(parallel[4321], K8sObject::Malformed { .. }),
+            matches!(&parallel[4321], K8sObject::Service(s) if s.metadata.name == "svc-4321"),
+            "{list_kind}"
+        );
+        assert!(
+            matches!(&parallel[4322], K8sObject::UnreadableField { path, .. } if path == ".spec.ports[0].port"),
             "{list_kind}"
         );
     }

@@ -34,6 +34,40 @@ pub const INFO: CheckInfo = CheckInfo {
 pub const CHECK: Check = Check { info: &INFO, run };
 
 fn run(cx: &Context<'_>) -> Verdicts {
+    let mut j = crate::diagnose::verdict::Judgement::new();
+    // A pool whose ipipMode could not be read may encapsulate: its default is no fact.
+    for p in &cx.cluster.state.ip_pools {
+        let unread = cx
+            .cluster
+            .state
+            .unreadable_field("IPPool", &p.metadata, ".spec.ipipMode");
+        if let Some(why) = unread {
+            j.cannot(cx.not_concluded(
+                &INFO,
+                format!("whether IPPool {} encapsulates in IPIP", p.metadata.name),
+                format!("its ipipMode could not be read ({why})"),
+                Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.ipipMode)"),
+            ));
+        }
+    }
+    for v in judge_pools(cx) {
+        match v {
+            crate::diagnose::verdict::Verdict::Found(f) => j.found(f),
+            crate::diagnose::verdict::Verdict::Cannot(n) => j.cannot(n),
+            crate::diagnose::verdict::Verdict::Clear {
+                subject,
+                why,
+                evidence,
+            } => j.clear(subject.unwrap_or_default(), why, evidence),
+        }
+    }
+    j.or_clear(
+        "no enabled Calico IP pool encapsulates where it should not",
+        Vec::new(),
+    )
+}
+
+fn judge_pools(cx: &Context<'_>) -> Verdicts {
     let pools: Vec<_> = cx
         .cluster
         .state

@@ -105,6 +105,24 @@ fn run(cx: &Context<'_>) -> Verdicts {
     if ipip_on {
         return Verdicts::clear("tunl0 is wanted: a Calico IP pool has IPIP on", Vec::new());
     }
+    // A pool whose ipipMode could not be read may have IPIP on: its default is no fact.
+    if let Some((p, why)) = pools.iter().find_map(|p| {
+        let why = cx
+            .cluster
+            .state
+            .unreadable_field("IPPool", &p.metadata, ".spec.ipipMode")?;
+        Some((p, why))
+    }) {
+        return Verdicts::cannot(cx.not_concluded(
+            &INFO,
+            "whether IPIP is off in every IPPool while tunl0 is UP",
+            format!(
+                "ipipMode of IPPool {} could not be read ({why})",
+                p.metadata.name
+            ),
+            Some("kubectl get ippools.crd.projectcalico.org -o yaml (spec.ipipMode)"),
+        ));
+    }
     let severity = if routes.is_empty() {
         Severity::Warning
     } else {

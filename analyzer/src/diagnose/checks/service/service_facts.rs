@@ -179,11 +179,15 @@ pub fn port_ref(svc: &Service, port: &ServicePort) -> String {
 pub enum Target {
     Number(i64),
     Name(String),
+    /// Unset, and `port` was not read either.
+    Unknown,
 }
 
 pub fn target_of(port: &ServicePort) -> Target {
     match &port.target_port {
-        None => Target::Number(port.port),
+        None => port
+            .number()
+            .map_or(Target::Unknown, |n| Target::Number(i64::from(n))),
         Some(IntOrString::Int(n)) => Target::Number(*n),
         Some(IntOrString::String(s)) => match s.parse() {
             Ok(n) => Target::Number(n),
@@ -339,5 +343,9 @@ mod tests {
         assert_eq!(target_of(&p), Target::Name("http".into()));
         p.target_port = Some(IntOrString::String("8080".into()));
         assert_eq!(target_of(&p), Target::Number(8080));
+        // A port that could not be read says nothing of where it sends.
+        p.port = 0;
+        p.target_port = None;
+        assert_eq!(target_of(&p), Target::Unknown);
     }
 }

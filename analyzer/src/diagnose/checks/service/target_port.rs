@@ -225,6 +225,8 @@ fn run(cx: &Context<'_>) -> Verdicts {
                     )));
                     out.found(f);
                 }
+                // Neither targetPort nor port was read (the input's notes say which field).
+                Target::Unknown => {}
             }
         }
     }

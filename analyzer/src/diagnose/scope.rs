@@ -1,0 +1,114 @@
+//! What an input is about, decided from what it holds (never from its name): a node (links,
+//! modules, routes, sysctls, the IPVS table, iptables...), the cluster (Kubernetes objects and
+//! kubectl's logs only), or both. Kubernetes objects of every input form the one cluster view;
+//! only inputs that hold node state are run as nodes. A folder of `kubectl get -o yaml` given
+//! beside node bundles (`netsnap analyze node1 k8s/`) is no node of its own: run as one it
+//! would only fill the report with questions about modules, routes and sysctls it never had.
+
+use netsnap_bundle::names;
+use serde::Serialize;
+
+use crate::decode::text::TextKind;
+use crate::load::pasted::{is_read, PASTED_DIR};
+use crate::load::Bundle;
+
+/// What an input holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum InputScope {
+    /// A node's state, and no Kubernetes object.
+    #[serde(rename = "node")]
+    Node,
+    /// Kubernetes objects (or kubectl's logs) only: joins the cluster view, no node check runs
+    /// on it.
+    #[serde(rename = "cluster")]
+    Cluster,
+    /// A node's state and Kubernetes objects, as the collector gathers them.
+    #[serde(rename = "node+cluster")]
+    NodeAndCluster,
+}
+
+impl InputScope {
+    /// Whether the node checks run on this input.
+    pub fn is_node(self) -> bool {
+        self != InputScope::Cluster
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputScope::Node => "node",
+            InputScope::Cluster => "cluster",
+            InputScope::NodeAndCluster => "node+cluster",
+        }
+    }
+}
+
+/// The scope of one input. An input with neither node state nor Kubernetes objects (a
+/// collector bundle whose every probe failed) is a node: its notes say what is missing.
+pub fn scope_of(bundle: &Bundle) -> InputScope {
+    match (holds_node_state(bundle), holds_cluster_objects(bundle)) {
+        (false, true) => InputScope::Cluster,
+        (true, true) => InputScope::NodeAndCluster,
+        _ => InputScope::Node,
+    }
+}
+
+/// Whether anything outside `k8s/` was read for this input. A collector always runs on a
+/// node, so each of its records outside `k8s/` (even a denied or skipped probe: that is
+/// evidence about the node too) counts. For pasted text the manifest also lists what was
+/// *not* pasted, so there the pieces decide: a piece read as anything but kubectl output or
+/// logs (`ip a`, `lsmod`, `ipvsadm -Ln`, a failed `ipvsadm`, `sysctl`...). `uname` alone names a
+/// host but says nothing of its state.
+fn holds_node_state(bundle: &Bundle) -> bool {
+    if bundle.is_pasted() || !bundle.pasted().is_empty() {
+        return bundle
+            .pasted()
+            .iter()
+            .flat_map(|f| f.pieces())
+            .any(|p| is_read(p) && !is_cluster_kind(&p.kind) && !is_unknown(&p.kind));
+    }
+    let pasted_prefix = format!("{PASTED_DIR}/");
+    let node_path =
+        |p: &str| p != names::MANIFEST && !is_k8s_path(p) && !p.starts_with(pasted_prefix.as_str());
+    bundle.paths().any(node_path)
+        || bundle
+            .manifest()
+            .artifacts
+            .iter()
+            .any(|a| node_path(&a.path))
+}
+
+/// Whether any Kubernetes object or kubectl log was read: a `k8s/` artifact with content, or
+/// pasted `kubectl get`/`describe` output.
+fn holds_cluster_objects(bundle: &Bundle) -> bool {
+    bundle
+        .paths()
+        .any(|p| is_k8s_path(p) && bundle.file(p).is_some_and(|b| !b.is_empty()))
+        || bundle
+            .pasted()
+            .iter()
+            .flat_map(|f| f.pieces())
+            .any(|p| is_read(p) && is_cluster_kind(&p.kind))
+}
+
+fn is_k8s_path(path: &str) -> bool {
+    path.strip_prefix(names::K8S_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Pieces the collector would have stored under `k8s/`: kubectl's objects and the logs of the
+/// cluster's pods.
+fn is_cluster_kind(kind: &TextKind) -> bool {
+    matches!(
+        kind,
+        TextKind::KubectlYaml
+            | TextKind::KubectlJson
+            | TextKind::KubectlTable
+            | TextKind::KubectlDescribe
+            | TextKind::Klog(_)
+            | TextKind::CalicoLog
+    )
+}
+
+fn is_unknown(kind: &TextKind) -> bool {
+    matches!(kind, TextKind::Unknown(_))
+}
