@@ -174,10 +174,19 @@ fn every_fixture_case_holds() {
 fn healthy_fixtures_exist_and_every_check_is_exercised() {
     let cases = all_cases();
     assert!(cases.iter().any(|c| c.healthy), "no healthy fixture");
-    // Every check must be proven by at least one fixture that makes it fire.
+    // Every check must be proven by at least one fixture that makes it fire: a bundle case, or
+    // a pasted one (checks of what only pastes carry, such as a lone log line).
+    let pasted: Vec<Case> = fs::read_dir(fixtures_root().join("pasted"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("case.txt").is_file())
+        .filter_map(|p| common::parse_case(&p).ok())
+        .collect();
     let mut unproven = Vec::new();
     for info in netsnap::diagnose::checks::infos() {
-        let proven = cases.iter().any(|c| {
+        let proven = cases.iter().chain(&pasted).any(|c| {
             c.must
                 .iter()
                 .chain(&c.root)

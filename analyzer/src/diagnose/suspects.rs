@@ -357,6 +357,12 @@ pub fn suspects(cx: &Context<'_>, found: &[Finding]) -> Vec<NotConcluded> {
         return Vec::new();
     }
     let symptoms = symptoms(cx);
+    // A collected bundle is a snapshot, not a complaint: without a symptom in it, messages
+    // alone (kube-proxy logs harmless modprobe failures) name no suspect. A paste is a ticket:
+    // someone has a problem, and the messages in it say where to look.
+    if symptoms.is_empty() && !cx.node.bundle.is_pasted() {
+        return Vec::new();
+    }
     // Score: position in each symptom's list (earlier is likelier), raised by supporting
     // messages; entries that messages support are suspects even without a probe.
     let mut score: BTreeMap<&'static str, (i64, Vec<String>, Vec<Evidence>)> = BTreeMap::new();

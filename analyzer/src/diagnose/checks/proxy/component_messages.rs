@@ -7,11 +7,12 @@
 //! decisive ones into findings, citing the line. A dedicated check that reached the same
 //! cause from the node's state keeps the finding (the analysis folds this one into it).
 
+use crate::decode::modules::ModuleStatus;
 use crate::diagnose::catalog;
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::verdict::{Judgement, Verdicts};
 use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity};
-use crate::observe::{FactKind, Observation};
+use crate::observe::{Certainty, FactKind, Observation};
 use crate::signatures;
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -52,6 +53,12 @@ const NOT_UPLINKS: &[&str] = &[
 /// The severity of a message that proves its cause, or None when the message alone does not.
 fn decisive(o: &Observation) -> Option<Severity> {
     use FactKind as K;
+    // A tool's own failure (ipvsadm, modprobe) is a fact about the node that the dedicated
+    // checks weigh (is IPVS wanted at all?); only the components on the Service path, and the
+    // kernel, state causes.
+    if !matches!(o.certainty, Certainty::Component | Certainty::Kernel) {
+        return None;
+    }
     match o.kind {
         K::IpsetFailed
         | K::IptablesRestoreFailed
@@ -86,6 +93,15 @@ fn decisive(o: &Observation) -> Option<Severity> {
 }
 
 fn run(cx: &Context<'_>) -> Verdicts {
+    // A native bundle's logs hold every node's kube-proxy and CNI pods, and its node state is
+    // collected whole: the dedicated checks judge them, knowing which node's pod printed a
+    // line and whether the state the message speaks of still holds. A paste has neither.
+    if !cx.node.bundle.is_pasted() {
+        return Verdicts::clear(
+            "not a paste: the dedicated checks read this bundle's logs and state",
+            Vec::new(),
+        );
+    }
     let mut j = Judgement::new();
     let mut seen: Vec<(&'static str, &str)> = Vec::new();
     for o in &cx.node.observations {
@@ -101,6 +117,26 @@ fn run(cx: &Context<'_>) -> Verdicts {
         let Some(severity) = decisive(o) else {
             continue;
         };
+        // kube-proxy logs modprobe failures it may ignore (no /lib/modules in its container):
+        // only a module that is not there now makes one decisive.
+        let module_there = |m: &str| {
+            matches!(
+                cx.node.module(m),
+                ModuleStatus::Loaded { .. } | ModuleStatus::BuiltIn { .. }
+            )
+        };
+        let about_modules = matches!(
+            o.kind,
+            FactKind::ModuleLoadFailed | FactKind::IpvsUnavailable | FactKind::ProxyModeFallback
+        );
+        let module = if o.kind == FactKind::ModuleLoadFailed {
+            o.subject.as_str()
+        } else {
+            "ip_vs"
+        };
+        if about_modules && module_there(module) {
+            continue;
+        }
         if seen.contains(&(entry, sig.id)) {
             continue;
         }
