@@ -13,6 +13,7 @@ pub mod expect_iptables;
 pub mod expect_nft;
 pub mod facts;
 pub mod finding;
+pub mod host_kind;
 pub mod observations;
 pub mod pasted;
 pub mod scope;
@@ -340,6 +341,12 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             }
         }
         fold_stated_causes(&mut found, before);
+        let signs = host_kind::kubernetes_signs(&node, &cluster);
+        let plain_host = input_scope.is_node() && signs.is_empty();
+        if plain_host {
+            host_kind::weigh_for_plain_host(&mut found[before..]);
+            not_concluded.push(host_kind::is_it_a_node());
+        }
         if input_scope.is_node() {
             residual_outside_node(&cx, &found[before..], &mut not_concluded);
             suspected.extend(suspects::suspects(&cx, &found[before..]));
@@ -363,6 +370,9 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
                  iptables...): only the Service checks ran, on the Kubernetes objects"
                     .to_string(),
             );
+        }
+        if plain_host {
+            notes.push(host_kind::NO_SIGN_NOTE.to_string());
         }
         notes.extend(cluster.input_notes.get(i).into_iter().flatten().cloned());
         notes.extend(cluster.state.problems.iter().cloned());

@@ -15,6 +15,7 @@ use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, NODES_YAML};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
 };
+use crate::observe::{FactKind, Observation};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "calico-ipip-on-flat-network",
@@ -130,11 +131,24 @@ fn judge_pools(cx: &Context<'_>) -> Verdicts {
     }
     let mut out = Judgement::new();
     let subnet_text = format!("{}/{}", network(subnet), subnet.1);
+    // IPIP on one subnet is legal and common: it works wherever the network passes IP
+    // protocol 4. It is the cause only where traffic is seen failing; otherwise a warning
+    // that says what would confirm it.
+    let failing: Vec<&Observation> = cx
+        .node
+        .observed(FactKind::ProbeFailed)
+        .filter(|o| !matches!(o.value.as_str(), "refused" | "reset" | "dns"))
+        .collect();
+    let severity = if failing.is_empty() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
     for pool in pools {
         let name = &pool.metadata.name;
         let mut f = cx.finding(
             &INFO,
-            Severity::Error,
+            severity,
             Confidence::Medium,
             format!(
                 "Calico IPPool {name} encapsulates pod traffic in IPIP (ipipMode: Always) \
@@ -147,8 +161,20 @@ fn judge_pools(cx: &Context<'_>) -> Verdicts {
             "Pod traffic between nodes, and so Service traffic to endpoints on other nodes, \
              travels as IP protocol 4 over {dev}. On one L2 subnet plain routing needs no \
              tunnel; where the network drops protocol 4 every cross-node connection times out. \
-             Switching the pool to Never (or CrossSubnet) removes the dependency."
+             Switching the pool to Never (or CrossSubnet) removes the dependency.{}",
+            if failing.is_empty() {
+                format!(
+                    " Nothing in the evidence shows traffic failing: to confirm, capture on \
+                     both nodes while connecting to a pod on the other one (tcpdump -ni {dev} \
+                     'ip proto 4'); packets that leave one node and never reach the other \
+                     show the network drops protocol 4."
+                )
+            } else {
+                String::new()
+            }
         );
+        f.evidence
+            .extend(failing.iter().take(2).map(|o| o.evidence.clone()));
         let pool_ev = cx.cluster.field_evidence(
             IPPOOLS_YAML,
             name,
