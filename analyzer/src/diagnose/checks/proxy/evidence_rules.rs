@@ -8,15 +8,15 @@ use std::net::IpAddr;
 use netsnap_bundle::names;
 
 use crate::decode::nft::NftRuleset;
-use crate::diagnose::checks::{list_capped, restart_node_pod, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, restart_node_pod, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::RealServer;
 use crate::diagnose::expect_iptables::{
     self, endpoint_string, proto_lower, Entry, ExpectedPort, IptablesDiff,
 };
 use crate::diagnose::facts::{
-    ClusterFacts, IptablesDump, Missing, ENDPOINTSLICES_YAML, SERVICES_YAML,
+    ClusterFacts, IptablesDump, Missing, ENDPOINTSLICES_COMMAND, ENDPOINTSLICES_YAML, SERVICES_YAML,
 };
-use crate::diagnose::{Context, Evidence, FixStep};
+use crate::diagnose::{Context, Evidence, FixStep, Outcome};
 
 /// The `nft -j list ruleset` artifact.
 pub fn nft_artifact() -> String {
@@ -27,6 +27,24 @@ pub fn nft_artifact() -> String {
 /// expectation checks of the other modes stay silent.
 pub fn applies(cx: &Context<'_>, mode: &str) -> bool {
     cx.proxy_mode.as_ref().is_some_and(|m| m.mode == mode) && cx.cluster.collected
+}
+
+/// Whether the Services' endpoints are unknown (neither EndpointSlices nor Endpoints were
+/// read): then every Service would look as if it had none, and its rules as wrong. Says so as
+/// `info`'s "cannot conclude" (when there are Services to judge) and returns true.
+pub fn endpoints_unknown(
+    cx: &Context<'_>,
+    info: &'static CheckInfo,
+    question: &str,
+    out: &mut Outcome,
+) -> bool {
+    let Err(m) = cx.cluster.endpoints_known() else {
+        return false;
+    };
+    if !cx.cluster.state.services.is_empty() {
+        out.cannot(cx.not_concluded(info, question, m.to_string(), Some(ENDPOINTSLICES_COMMAND)));
+    }
+    true
 }
 
 /// The node name kube-proxy matches `nodeName` of endpoints against: `hostnameOverride`, else

@@ -8,8 +8,8 @@
 //! node — the signature of a kube-proxy node name that is not the Node's (failure catalog C07).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, fmt_endpoints, iptables_diff, kube_proxy_node_name, resync_fix,
-    service_evidence, subject, topology_hints,
+    applies, endpoints_unknown, expected, fmt_endpoints, iptables_diff, kube_proxy_node_name,
+    resync_fix, service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_iptables::known_hashes;
@@ -34,6 +34,14 @@ pub const CHECK: Check = Check { info: &INFO, run };
 
 fn run(cx: &Context<'_>, out: &mut Outcome) {
     if !applies(cx, "iptables") {
+        return;
+    }
+    if endpoints_unknown(
+        cx,
+        &INFO,
+        "whether kube-proxy's iptables rules send each Service to its endpoints",
+        out,
+    ) {
         return;
     }
     let known = known_hashes(&cx.cluster.state);

@@ -8,7 +8,8 @@
 //! `KUBE-SERVICES` chain at all, and missing jumps into it from the nat base chains.
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, expected_rule, iptables_diff, resync_fix, service_evidence, subject,
+    applies, endpoints_unknown, expected, expected_rule, iptables_diff, resync_fix,
+    service_evidence, subject,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::known_hashes;
@@ -34,6 +35,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     if !applies(cx, "iptables") {
         return;
     }
+    // Without endpoints the rules that do not depend on them are still judged.
+    endpoints_unknown(
+        cx,
+        &INFO,
+        "whether kube-proxy programmed an iptables rule for every Service address",
+        out,
+    );
     let known = known_hashes(&cx.cluster.state);
     for fam in expected(cx) {
         let (dump, diff) = match iptables_diff(cx, &fam, &known) {

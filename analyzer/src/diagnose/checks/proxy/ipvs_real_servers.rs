@@ -5,6 +5,7 @@
 
 use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{self, RealServer};
+use crate::diagnose::facts::ENDPOINTSLICES_COMMAND;
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Outcome, Severity};
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -42,6 +43,19 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
         // ipvs-virtual-server-missing says why the table is missing.
         return;
     };
+    // Endpoints that were not collected are unknown, not none: every real server would look
+    // wrong.
+    if let Err(m) = cx.cluster.endpoints_known() {
+        if table.services.iter().any(|vs| !vs.dests.is_empty()) {
+            out.cannot(cx.not_concluded(
+                &INFO,
+                "whether the IPVS real servers are the Services' endpoints",
+                m.to_string(),
+                Some(ENDPOINTSLICES_COMMAND),
+            ));
+        }
+        return;
+    }
     let excluded = cx
         .cluster
         .kube_proxy()

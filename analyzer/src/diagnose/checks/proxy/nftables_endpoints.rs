@@ -7,8 +7,8 @@
 //! signature of a kube-proxy node name that is not the Node's, failure catalog C07).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact, nft_ruleset, resync_fix,
-    service_evidence, subject, topology_hints,
+    applies, endpoints_unknown, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact,
+    nft_ruleset, resync_fix, service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_nft::{self, nft_family, TABLE};
@@ -32,6 +32,14 @@ pub const CHECK: Check = Check { info: &INFO, run };
 
 fn run(cx: &Context<'_>, out: &mut Outcome) {
     if !applies(cx, "nftables") {
+        return;
+    }
+    if endpoints_unknown(
+        cx,
+        &INFO,
+        "whether kube-proxy's nftables rules send each Service to its endpoints",
+        out,
+    ) {
         return;
     }
     // nftables-service-missing says when the ruleset is missing.

@@ -8,7 +8,8 @@
 //! comments).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, nft_artifact, nft_ruleset, resync_fix, service_evidence, subject,
+    applies, endpoints_unknown, expected, nft_artifact, nft_ruleset, resync_fix, service_evidence,
+    subject,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::{proto_lower, Entry, ExpectedPort};
@@ -57,6 +58,13 @@ fn run(cx: &Context<'_>, out: &mut Outcome) {
     if !applies(cx, "nftables") {
         return;
     }
+    // Without endpoints the rules that do not depend on them are still judged.
+    endpoints_unknown(
+        cx,
+        &INFO,
+        "whether kube-proxy put every Service address into its nftables maps",
+        out,
+    );
     let rs = match nft_ruleset(cx) {
         Ok(rs) => rs,
         Err(m) => {
