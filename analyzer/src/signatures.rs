@@ -99,8 +99,8 @@ fn compiled() -> &'static Compiled {
             .iter()
             .map(|s| Regex::new(s.pattern).unwrap_or_else(|_| never()))
             .collect();
-        let set = RegexSet::new(each.iter().map(Regex::as_str))
-            .unwrap_or_else(|_| RegexSet::empty());
+        let set =
+            RegexSet::new(each.iter().map(Regex::as_str)).unwrap_or_else(|_| RegexSet::empty());
         Compiled { set, each, sigs }
     })
 }

@@ -27,6 +27,10 @@ fn ids_are_unique_kebab_case() {
             "{} is not kebab-case",
             sig.id
         );
-        assert!(regex::Regex::new(sig.pattern).is_ok(), "{}: bad pattern", sig.id);
+        assert!(
+            regex::Regex::new(sig.pattern).is_ok(),
+            "{}: bad pattern",
+            sig.id
+        );
     }
 }
