@@ -113,6 +113,26 @@ fn check_case(c: &Case) -> Vec<String> {
             ));
         }
     }
+    for (effect, cause) in &c.folded {
+        let causes: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| matches(f, cause))
+            .map(|f| f.key())
+            .collect();
+        match report.findings.iter().find(|f| matches(f, effect)) {
+            None => errs.push(format!("must find {effect}; found {keys:?}")),
+            Some(f) if !f.explained_by.iter().any(|k| causes.contains(k)) => errs.push(format!(
+                "{effect} must be folded under {cause}; explained by {:?}",
+                f.explained_by
+            )),
+            Some(f) if !f.catalog.is_empty() => errs.push(format!(
+                "{effect}, a consequence, carries catalog entry {}: its cause does",
+                f.catalog
+            )),
+            Some(_) => {}
+        }
+    }
     if c.healthy && !report.findings.is_empty() {
         errs.push(format!("healthy fixture, but findings: {keys:?}"));
     }
@@ -123,7 +143,9 @@ fn check_case(c: &Case) -> Vec<String> {
         }
     }
     if !c.asserts_something() {
-        errs.push("the case asserts nothing: add must:, root:, not-concluded: or healthy".into());
+        errs.push(
+            "the case asserts nothing: add must:, root:, not-concluded:, folded: or healthy".into(),
+        );
     }
     errs
 }

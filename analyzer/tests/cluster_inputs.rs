@@ -158,6 +158,15 @@ fn scope_is_decided_by_content_not_by_name() {
     let r = run(&[&named_k8s, &named_node]);
     let scopes: Vec<InputScope> = r.inputs.iter().map(|i| i.scope).collect();
     assert_eq!(scopes, [InputScope::Node, InputScope::Cluster]);
+    // kubectl answered the collector's version question, then nothing else: no object.
+    fs::create_dir_all(named_k8s.join("k8s")).expect("mkdir");
+    fs::copy(
+        stage_bundle("4-healthy").join("k8s/version.json"),
+        named_k8s.join("k8s/version.json"),
+    )
+    .expect("copy");
+    let r = run(&[&named_k8s]);
+    assert_eq!(r.inputs[0].scope, InputScope::Node);
     // Kubernetes objects pasted beside the node's own pasted text: both in one input.
     let mixed = tempfile::tempdir().expect("temp dir");
     let oracle = stage_bundle("4-healthy").join("../oracle");

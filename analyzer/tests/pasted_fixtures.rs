@@ -107,6 +107,32 @@ fn check_case(c: &Case) -> Vec<String> {
             errs.push(format!("must say {nc} could not conclude; got {got:?}"));
         }
     }
+    for (effect, cause) in &c.folded {
+        let causes: Vec<String> = findings
+            .iter()
+            .filter(|f| matches(f, cause))
+            .map(key)
+            .collect();
+        match findings.iter().find(|f| matches(f, effect)) {
+            None => errs.push(format!("must find {effect}; found {keys:?}")),
+            Some(f) => {
+                let by: Vec<&str> = f["explained_by"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|k| k.as_str()).collect())
+                    .unwrap_or_default();
+                if !by.iter().any(|k| causes.iter().any(|c| c == k)) {
+                    errs.push(format!(
+                        "{effect} must be folded under {cause}; explained by {by:?}"
+                    ));
+                } else if f["catalog"].as_str().is_some_and(|c| !c.is_empty()) {
+                    errs.push(format!(
+                        "{effect}, a consequence, carries catalog entry {}: its cause does",
+                        f["catalog"]
+                    ));
+                }
+            }
+        }
+    }
     if c.healthy && !findings.is_empty() {
         errs.push(format!("healthy case, but findings: {keys:?}"));
     }
@@ -116,7 +142,9 @@ fn check_case(c: &Case) -> Vec<String> {
         }
     }
     if !c.asserts_something() {
-        errs.push("the case asserts nothing: add must:, root:, not-concluded: or healthy".into());
+        errs.push(
+            "the case asserts nothing: add must:, root:, not-concluded:, folded: or healthy".into(),
+        );
     }
     errs
 }

@@ -1,7 +1,9 @@
 //! Causal links between findings: which cause explains which other finding, so the report
 //! leads with root causes in fix order and folds their consequences under them.
 //!
-//! A link is declared once here, by check id; it applies between findings about the same node.
+//! Links are declared here by check id: what each cause keeps kube-proxy from programming and
+//! what each symptom shows unprogrammed ([`STOPS`], [`SHOWS`]), and other pairs
+//! ([`EXPLAINS`]); they apply between findings about the same node.
 //! A cause explained by another cause is not a root cause (kube-proxy crash-looping because
 //! ip_vs is missing is fixed by loading ip_vs).
 
@@ -9,50 +11,96 @@ use std::collections::BTreeMap;
 
 use super::finding::Finding;
 
-/// (cause, consequence) by check id.
+/// What kube-proxy programs on a node. A symptom shows one of these missing or stale; a
+/// cause that stops kube-proxy before it explains every such symptom, whichever cause it is
+/// (missing modules, a missing scheduler, ipset, a crash...): the consequence folds under
+/// whatever root was found, and carries no catalog entry of one particular cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Programmed {
+    /// IPVS virtual servers, and the Service addresses bound to kube-ipvs0 with them
+    /// (`pkg/proxy/ipvs/proxier.go` `syncService`: the address is bound only once its virtual
+    /// server exists).
+    IpvsServices,
+    /// The real servers of the virtual servers (`syncEndpoint`, after `syncService`).
+    IpvsRealServers,
+    /// iptables mode's Service rules (one `iptables-restore` per sync).
+    IptablesRules,
+    /// nftables mode's `kube-proxy` table.
+    NftablesRules,
+}
+
+use Programmed::{IptablesRules, IpvsRealServers, IpvsServices, NftablesRules};
+
+const IPVS: &[Programmed] = &[IpvsServices, IpvsRealServers];
+
+/// Causes that keep kube-proxy from programming the node, and what they keep it from, by
+/// check id. The order of an IPVS sync (`syncProxyRules`) decides: ipsets and kube-ipvs0
+/// first, then per Service port its virtual server with its address, then its real servers,
+/// then one `iptables-restore`; a cause stops everything after the step it breaks.
+const STOPS: &[(&str, &[Programmed])] = &[
+    // C01: no usable ip_vs. kube-proxy exits (v1.26+, PR #111806) or falls back to iptables;
+    // nothing of IPVS is programmed. (C04, kube-proxy's own failed modprobe, is reported only
+    // when the host lacks the module too, so C01 explains it and these; from v1.27 on the
+    // failed modprobe stops nothing at all.)
+    ("ipvs-modules-missing", IPVS),
+    // C03: the kernel refuses every virtual server of that scheduler, so `syncService` returns
+    // before binding the address (older releases), or kube-proxy exits at start-up (v1.27+,
+    // its dummy virtual server).
+    ("ipvs-scheduler-module-missing", IPVS),
+    // C05: the sync stops at ensuring its ipsets, before any Service (or kube-proxy exits at
+    // start-up without a usable ipset binary).
+    ("ipset-unavailable", IPVS),
+    // C06: nothing runs to program anything.
+    (
+        "kube-proxy-not-running",
+        &[IpvsServices, IpvsRealServers, IptablesRules, NftablesRules],
+    ),
+    // C09: in IPVS mode iptables-restore comes after the virtual servers, their addresses and
+    // their real servers; the aborted sync is retried, so the IPVS state it leaves is partial
+    // (real servers), never without virtual servers or kube-ipvs0 addresses. In iptables mode
+    // none of the sync's rules land.
+    (
+        "iptables-restore-failing",
+        &[IpvsRealServers, IptablesRules],
+    ),
+    // C41: kube-proxy v1.18.0-2 cannot list real servers on kernels < 3.18, so never syncs
+    // them; virtual servers and addresses are unaffected.
+    ("ipvs-netlink-api-mismatch", &[IpvsRealServers]),
+];
+
+/// Symptoms of what kube-proxy did not program, by check id.
+const SHOWS: &[(&str, Programmed)] = &[
+    ("ipvs-virtual-server-missing", IpvsServices),
+    ("kube-ipvs0-missing", IpvsServices),
+    ("ipvs-real-servers-wrong", IpvsRealServers),
+    ("iptables-service-rules-missing", IptablesRules),
+    ("iptables-endpoints-wrong", IptablesRules),
+    ("iptables-stale-service-rules", IptablesRules),
+    ("nftables-service-missing", NftablesRules),
+    ("nftables-endpoints-wrong", NftablesRules),
+];
+
+/// Other (cause, consequence) links by check id.
 pub const EXPLAINS: &[(&str, &str)] = &[
-    // C01: no ip_vs → kube-proxy cannot program IPVS → no virtual servers, no kube-ipvs0.
-    ("ipvs-modules-missing", "ipvs-virtual-server-missing"),
-    ("ipvs-modules-missing", "ipvs-real-servers-wrong"),
-    ("ipvs-modules-missing", "kube-ipvs0-missing"),
+    // C01/C03/C05: kube-proxy exits when IPVS cannot be used (v1.26+) and crash-loops.
     ("ipvs-modules-missing", "kube-proxy-not-running"),
+    ("ipvs-scheduler-module-missing", "kube-proxy-not-running"),
+    ("ipset-unavailable", "kube-proxy-not-running"),
     // C04: the host lacks the module; kube-proxy's own failed modprobe is why it stayed so.
     ("ipvs-modules-missing", "kube-proxy-cannot-modprobe"),
-    (
-        "ipvs-scheduler-module-missing",
-        "ipvs-virtual-server-missing",
-    ),
-    ("ipvs-scheduler-module-missing", "ipvs-scheduler-mismatch"),
-    ("ipvs-scheduler-module-missing", "kube-proxy-not-running"),
-    // C05, C09: kube-proxy's sync stops at the ipsets or at iptables-restore.
-    ("ipset-unavailable", "kube-proxy-not-running"),
-    ("iptables-restore-failing", "ipvs-real-servers-wrong"),
-    ("kube-proxy-not-running", "ipvs-virtual-server-missing"),
-    ("kube-proxy-not-running", "ipvs-real-servers-wrong"),
-    ("kube-proxy-not-running", "kube-ipvs0-missing"),
-    // C41: kube-proxy v1.18.0-2 cannot list real servers on kernels < 3.18, so never syncs them.
-    ("ipvs-netlink-api-mismatch", "ipvs-real-servers-wrong"),
     // C16/C17: a Service without usable endpoints has virtual servers without real servers.
     ("service-no-endpoints", "ipvs-real-servers-wrong"),
     ("endpoints-not-ready", "ipvs-real-servers-wrong"),
     // C18: a named targetPort no Pod defines leaves every Pod out of the endpoints.
     ("target-port-mismatch", "service-no-endpoints"),
-    // iptables/nftables mode: kube-proxy not running, not syncing (C09) or not in the mode it
-    // is configured for leaves the Service rules missing, stale or pointing at old endpoints;
-    // a wrong node name (C07) makes it drop traffic for its own local endpoints.
-    ("kube-proxy-not-running", "iptables-service-rules-missing"),
-    ("kube-proxy-not-running", "iptables-endpoints-wrong"),
-    ("kube-proxy-not-running", "iptables-stale-service-rules"),
-    ("kube-proxy-not-running", "nftables-service-missing"),
-    ("kube-proxy-not-running", "nftables-endpoints-wrong"),
+    // kube-proxy not in the mode it is configured for leaves the Service rules missing, stale
+    // or pointing at old endpoints; a wrong node name (C07) makes it drop traffic for its own
+    // local endpoints.
     ("proxy-mode-mismatch", "iptables-service-rules-missing"),
     ("proxy-mode-mismatch", "iptables-endpoints-wrong"),
     ("proxy-mode-mismatch", "iptables-stale-service-rules"),
     ("proxy-mode-mismatch", "nftables-service-missing"),
     ("proxy-mode-mismatch", "nftables-endpoints-wrong"),
-    ("iptables-restore-failing", "iptables-service-rules-missing"),
-    ("iptables-restore-failing", "iptables-endpoints-wrong"),
-    ("iptables-restore-failing", "iptables-stale-service-rules"),
     ("kube-proxy-node-name-mismatch", "iptables-endpoints-wrong"),
     ("kube-proxy-node-name-mismatch", "nftables-endpoints-wrong"),
     // C28: IPIP in the pool → routes via tunl0; after switching it off, tunl0 stays behind.
@@ -60,6 +108,17 @@ pub const EXPLAINS: &[(&str, &str)] = &[
     // C29: peers dial the wrongly autodetected address → BGP sessions never establish (C30).
     ("calico-autodetect-wrong-address", "calico-bgp-down"),
 ];
+
+/// Whether findings of check `cause` explain findings of check `effect`.
+pub fn check_explains(cause: &str, effect: &str) -> bool {
+    let stopped = |p: &Programmed| {
+        STOPS
+            .iter()
+            .any(|(c, stops)| *c == cause && stops.contains(p))
+    };
+    SHOWS.iter().any(|(e, p)| *e == effect && stopped(p))
+        || EXPLAINS.iter().any(|(c, e)| *c == cause && *e == effect)
+}
 
 /// Fills `explains`, `explained_by` and `root_cause`, and orders the findings: root causes by
 /// layer (packet path) and severity, each followed by what it explains, then the rest.
@@ -73,9 +132,7 @@ pub fn link(mut findings: Vec<Finding>) -> Vec<Finding> {
             if i != j
                 && cause.node == effect.node
                 && same_service(cause, effect)
-                && EXPLAINS
-                    .iter()
-                    .any(|(c, e)| *c == cause.id && *e == effect.id)
+                && check_explains(cause.id, effect.id)
             {
                 explains.entry(i).or_default().push(j);
             }
@@ -214,6 +271,69 @@ mod tests {
             .filter(|f| f.id == "ipvs-real-servers-wrong" && f.explained_by.is_empty())
             .count();
         assert_eq!(unexplained, 2);
+    }
+
+    #[test]
+    fn a_symptom_folds_under_any_cause_that_stops_kube_proxy() {
+        for cause in [
+            "ipvs-modules-missing",
+            "ipvs-scheduler-module-missing",
+            "ipset-unavailable",
+            "kube-proxy-not-running",
+        ] {
+            let mut root = finding(cause, "x", true);
+            root.subject = None;
+            root.layer = Layer::Kernel;
+            let mut ipvs0 = finding("kube-ipvs0-missing", "kube-ipvs0", false);
+            ipvs0.layer = Layer::Proxy;
+            let linked = link(vec![
+                ipvs0,
+                root,
+                finding("ipvs-virtual-server-missing", "default/web:http", false),
+            ]);
+            assert_eq!(linked[0].id, cause, "{linked:?}");
+            assert!(linked[0].root_cause);
+            for f in &linked[1..] {
+                assert_eq!(f.explained_by, [cause], "{}", f.id);
+            }
+        }
+        // The virtual servers and kube-ipvs0's addresses come before iptables-restore and the
+        // real servers in kube-proxy's sync: these causes do not explain their absence.
+        for cause in ["iptables-restore-failing", "ipvs-netlink-api-mismatch"] {
+            assert!(!check_explains(cause, "kube-ipvs0-missing"), "{cause}");
+            assert!(
+                !check_explains(cause, "ipvs-virtual-server-missing"),
+                "{cause}"
+            );
+            assert!(check_explains(cause, "ipvs-real-servers-wrong"), "{cause}");
+        }
+        assert!(check_explains(
+            "kube-proxy-not-running",
+            "nftables-endpoints-wrong"
+        ));
+        assert!(!check_explains(
+            "ipvs-modules-missing",
+            "iptables-service-rules-missing"
+        ));
+    }
+
+    /// A consequence is explained by whichever cause stops kube-proxy: the catalog entry is
+    /// the cause's, never the symptom's.
+    #[test]
+    fn symptoms_carry_no_catalog_entry() {
+        for (id, _) in SHOWS {
+            let info = crate::diagnose::checks::infos().find(|i| i.id == *id);
+            let info = info.unwrap_or_else(|| panic!("no check {id}"));
+            assert!(!info.cause, "{id}");
+            assert_eq!(info.catalog, "", "{id}");
+        }
+        for (id, _) in STOPS {
+            let info = crate::diagnose::checks::infos().find(|i| i.id == *id);
+            assert!(
+                info.is_some_and(|i| i.cause && !i.catalog.is_empty()),
+                "{id}"
+            );
+        }
     }
 
     #[test]

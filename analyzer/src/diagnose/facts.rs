@@ -399,6 +399,8 @@ pub struct ClusterFacts {
 pub const SERVICES_YAML: &str = "services.yaml";
 pub const ENDPOINTS_YAML: &str = "endpoints.yaml";
 pub const ENDPOINTSLICES_YAML: &str = "endpointslices.discovery.k8s.io.yaml";
+/// What collects the endpoints when neither list was read ([`ClusterFacts::endpoints_known`]).
+pub const ENDPOINTSLICES_COMMAND: &str = "kubectl get endpointslices -A -o yaml";
 pub const NODES_YAML: &str = "nodes.yaml";
 pub const PODS_YAML: &str = "pods.yaml";
 pub const KUBE_PROXY_CONFIGMAP_YAML: &str = "configmap-kube-system-kube-proxy.yaml";
@@ -695,6 +697,26 @@ impl ClusterFacts {
     /// The text of a `k8s/` artifact.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.texts.get(&Self::artifact(name)).map(String::as_str)
+    }
+
+    /// Whether the Services' endpoints were read at all: an EndpointSlice or Endpoints object,
+    /// or a listing of either that came back empty. Without them a Service's endpoints are
+    /// unknown, not none, and nothing can be compared with them.
+    pub fn endpoints_known(&self) -> Known<()> {
+        let st = &self.state;
+        let listed = [ENDPOINTSLICES_YAML, ENDPOINTS_YAML]
+            .iter()
+            .any(|name| self.text(name).is_some());
+        if listed || !st.endpoint_slices.is_empty() || !st.endpoints.is_empty() {
+            return Ok(());
+        }
+        let why = self
+            .why_missing(ENDPOINTSLICES_YAML)
+            .map_or("was not collected", |m| m.why.as_str());
+        Err(Missing {
+            artifact: Self::artifact(ENDPOINTSLICES_YAML),
+            why: format!("{why}, nor were v1 Endpoints"),
+        })
     }
 
     /// Why a `k8s/` artifact is missing, if it is listed as not collected.

@@ -77,12 +77,15 @@ fn holds_node_state(bundle: &Bundle) -> bool {
             .any(|a| node_path(&a.path))
 }
 
-/// Whether any Kubernetes object or kubectl log was read: a `k8s/` artifact with content, or
-/// pasted `kubectl get`/`describe` output.
+/// Whether any Kubernetes object or kubectl log was read: a `k8s/` artifact with content (the
+/// API server's version, which the collector asks first, is no object), or pasted `kubectl
+/// get`/`describe` output.
 fn holds_cluster_objects(bundle: &Bundle) -> bool {
+    let version = names::k8s_artifact("version.json");
     bundle
         .paths()
-        .any(|p| is_k8s_path(p) && bundle.file(p).is_some_and(|b| !b.is_empty()))
+        .filter(|p| is_k8s_path(p) && *p != version)
+        .any(|p| bundle.file(p).is_some_and(|b| !b.is_empty()))
         || bundle
             .pasted()
             .iter()

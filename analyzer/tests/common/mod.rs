@@ -8,6 +8,9 @@
 //!   root: ipvs-modules-missing         ... and be a root cause
 //!   must-not: tunl0-routes-while-ipip-off
 //!   not-concluded: ipvs-modules-missing  a "cannot conclude" note of this check
+//!   folded: kube-ipvs0-missing under ipvs-modules-missing
+//!                                      the first finding is explained by the second, and, a
+//!                                      consequence, carries no catalog entry (its cause does)
 //!   healthy                            no finding at all (every check stays quiet)
 //!   exit: 1                            0 without error-level findings, 1 with
 
@@ -27,6 +30,8 @@ pub struct Case {
     pub root: Vec<String>,
     pub must_not: Vec<String>,
     pub not_concluded: Vec<String>,
+    /// (consequence, cause) findings.
+    pub folded: Vec<(String, String)>,
     pub healthy: bool,
     pub exit: Option<i32>,
 }
@@ -38,6 +43,7 @@ impl Case {
             || !self.must.is_empty()
             || !self.root.is_empty()
             || !self.not_concluded.is_empty()
+            || !self.folded.is_empty()
     }
 }
 
@@ -68,6 +74,13 @@ pub fn parse_case(dir: &Path) -> Result<Case, String> {
             "root" => c.root.push(v),
             "must-not" => c.must_not.push(v),
             "not-concluded" => c.not_concluded.push(v),
+            "folded" => {
+                let (effect, cause) = v
+                    .split_once(" under ")
+                    .ok_or_else(|| format!("case.txt:{}: folded: X under Y", n + 1))?;
+                c.folded
+                    .push((effect.trim().to_string(), cause.trim().to_string()));
+            }
             "exit" => c.exit = Some(v.parse().map_err(|e| format!("exit: {e}"))?),
             other => return Err(format!("case.txt:{}: unknown directive {other}", n + 1)),
         }

@@ -8,16 +8,16 @@ use std::net::IpAddr;
 use netsnap_bundle::names;
 
 use crate::decode::nft::NftRuleset;
-use crate::diagnose::checks::{list_capped, restart_node_pod, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, restart_node_pod, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::RealServer;
 use crate::diagnose::expect_iptables::{
     self, endpoint_string, proto_lower, Entry, ExpectedPort, IptablesDiff,
 };
 use crate::diagnose::facts::{
-    ClusterFacts, IptablesDump, Missing, ENDPOINTSLICES_YAML, SERVICES_YAML,
+    ClusterFacts, IptablesDump, Missing, ENDPOINTSLICES_COMMAND, ENDPOINTSLICES_YAML, SERVICES_YAML,
 };
 use crate::diagnose::Verdicts;
-use crate::diagnose::{Context, Evidence, FixStep};
+use crate::diagnose::{Context, Evidence, FixStep, NotConcluded};
 
 /// The `nft -j list ruleset` artifact.
 pub fn nft_artifact() -> String {
@@ -65,6 +65,21 @@ pub fn no_dump_or(compared: &[Evidence], why: &str) -> String {
     } else {
         why.to_string()
     }
+}
+
+/// When the Services' endpoints are unknown (neither EndpointSlices nor Endpoints were read,
+/// so every Service would look as if it had none, and its rules as wrong), the "cannot
+/// conclude" of `info` to say so; None when they are known or there is no Service to judge.
+pub fn endpoints_unknown(
+    cx: &Context<'_>,
+    info: &'static CheckInfo,
+    question: &str,
+) -> Option<NotConcluded> {
+    let Err(m) = cx.cluster.endpoints_known() else {
+        return None;
+    };
+    (!cx.cluster.state.services.is_empty())
+        .then(|| cx.not_concluded(info, question, m.to_string(), Some(ENDPOINTSLICES_COMMAND)))
 }
 
 /// The node name kube-proxy matches `nodeName` of endpoints against: `hostnameOverride`, else

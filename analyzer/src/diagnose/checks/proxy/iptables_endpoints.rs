@@ -8,8 +8,9 @@
 //! node — the signature of a kube-proxy node name that is not the Node's (failure catalog C07).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, compared_evidence, expected, fmt_endpoints, iptables_diff, kube_proxy_node_name,
-    no_dump_or, not_applicable, resync_fix, service_evidence, subject, topology_hints,
+    applies, compared_evidence, endpoints_unknown, expected, fmt_endpoints, iptables_diff,
+    kube_proxy_node_name, no_dump_or, not_applicable, resync_fix, service_evidence, subject,
+    topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_iptables::known_hashes;
@@ -35,6 +36,16 @@ pub const CHECK: Check = Check { info: &INFO, run };
 fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "iptables") {
         return not_applicable(cx, "iptables");
+    }
+    if cx.cluster.endpoints_known().is_err() {
+        return match endpoints_unknown(
+            cx,
+            &INFO,
+            "whether kube-proxy's iptables rules send each Service to its endpoints",
+        ) {
+            Some(n) => Verdicts::cannot(n),
+            None => Verdicts::clear("no Service to judge", Vec::new()),
+        };
     }
     let mut out = Judgement::new();
     let mut compared = Vec::new();

@@ -8,8 +8,8 @@
 //! `KUBE-SERVICES` chain at all, and missing jumps into it from the nat base chains.
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, compared_evidence, expected, expected_rule, iptables_diff, no_dump_or, not_applicable,
-    resync_fix, service_evidence, subject,
+    applies, compared_evidence, endpoints_unknown, expected, expected_rule, iptables_diff,
+    no_dump_or, not_applicable, resync_fix, service_evidence, subject,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::known_hashes;
@@ -36,6 +36,14 @@ fn run(cx: &Context<'_>) -> Verdicts {
         return not_applicable(cx, "iptables");
     }
     let mut out = Judgement::new();
+    // Without endpoints the rules that do not depend on them are still judged.
+    if let Some(n) = endpoints_unknown(
+        cx,
+        &INFO,
+        "whether kube-proxy programmed an iptables rule for every Service address",
+    ) {
+        out.cannot(n);
+    }
     let mut compared = Vec::new();
     let known = known_hashes(&cx.cluster.state);
     for fam in expected(cx) {

@@ -6,6 +6,7 @@
 use crate::diagnose::checks::proxy::evidence_rules::not_applicable;
 use crate::diagnose::checks::{ipvs_table_or_empty, list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{self, RealServer};
+use crate::diagnose::facts::ENDPOINTSLICES_COMMAND;
 use crate::diagnose::{
     Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
 };
@@ -51,6 +52,19 @@ fn run(cx: &Context<'_>) -> Verdicts {
             );
         }
     };
+    // Endpoints that were not collected are unknown, not none: every real server would look
+    // wrong.
+    if let Err(m) = cx.cluster.endpoints_known() {
+        if table.services.iter().any(|vs| !vs.dests.is_empty()) {
+            return Verdicts::cannot(cx.not_concluded(
+                &INFO,
+                "whether the IPVS real servers are the Services' endpoints",
+                m.to_string(),
+                Some(ENDPOINTSLICES_COMMAND),
+            ));
+        }
+        return Verdicts::clear("no real server to compare", vec![table_ev]);
+    }
     let mut out = Judgement::new();
     let excluded = cx
         .cluster

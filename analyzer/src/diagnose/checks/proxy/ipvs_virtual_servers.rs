@@ -15,7 +15,9 @@ use crate::diagnose::{
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "ipvs-virtual-server-missing",
-    catalog: "C01",
+    // A symptom of any cause that stops kube-proxy (C01, C03, C05, C06...): the cause it is
+    // folded under carries the catalog entry (`chain`).
+    catalog: "",
     title: "A Service address has no IPVS virtual server",
     layer: Layer::Proxy,
     cause: false,

@@ -14,7 +14,9 @@ use netsnap_bundle::names;
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "kube-ipvs0-missing",
-    catalog: "C01",
+    // A symptom of any cause that stops kube-proxy (C01, C03, C05, C06...): the cause it is
+    // folded under carries the catalog entry (`chain`).
+    catalog: "",
     title: "kube-ipvs0 or its Service addresses are missing",
     layer: Layer::Proxy,
     cause: false,

@@ -7,8 +7,8 @@
 //! signature of a kube-proxy node name that is not the Node's, failure catalog C07).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact, nft_ruleset,
-    not_applicable, resync_fix, service_evidence, subject, topology_hints,
+    applies, endpoints_unknown, expected, fmt_endpoints, kube_proxy_node_name, nft_artifact,
+    nft_ruleset, not_applicable, resync_fix, service_evidence, subject, topology_hints,
 };
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::expect_nft::{self, nft_family, TABLE};
@@ -33,6 +33,16 @@ pub const CHECK: Check = Check { info: &INFO, run };
 fn run(cx: &Context<'_>) -> Verdicts {
     if !applies(cx, "nftables") {
         return not_applicable(cx, "nftables");
+    }
+    if cx.cluster.endpoints_known().is_err() {
+        return match endpoints_unknown(
+            cx,
+            &INFO,
+            "whether kube-proxy's nftables rules send each Service to its endpoints",
+        ) {
+            Some(n) => Verdicts::cannot(n),
+            None => Verdicts::clear("no Service to judge", Vec::new()),
+        };
     }
     // nftables-service-missing says when the ruleset is missing.
     let rs = match nft_ruleset(cx) {

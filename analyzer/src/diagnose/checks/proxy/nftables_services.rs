@@ -8,8 +8,8 @@
 //! comments).
 
 use crate::diagnose::checks::proxy::evidence_rules::{
-    applies, expected, nft_artifact, nft_ruleset, not_applicable, resync_fix, service_evidence,
-    subject,
+    applies, endpoints_unknown, expected, nft_artifact, nft_ruleset, not_applicable, resync_fix,
+    service_evidence, subject,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect_iptables::{proto_lower, Entry, ExpectedPort};
@@ -70,6 +70,14 @@ fn run(cx: &Context<'_>) -> Verdicts {
         }
     };
     let mut out = Judgement::new();
+    // Without endpoints the rules that do not depend on them are still judged.
+    if let Some(n) = endpoints_unknown(
+        cx,
+        &INFO,
+        "whether kube-proxy put every Service address into its nftables maps",
+    ) {
+        out.cannot(n);
+    }
     let confidence = if rs.errors.is_empty() {
         Confidence::High
     } else {

@@ -9,11 +9,13 @@
 use crate::diagnose::checks::service::service_facts::no_services;
 use crate::diagnose::checks::service::service_facts::services_read;
 use crate::diagnose::checks::service::service_facts::{
-    dataplane_evidence, endpoints_collected, pods_collected, port_endpoints, port_ref,
-    selected_pods, selector_text, selects, service_evidence, EpSource,
+    dataplane_evidence, pods_collected, port_endpoints, port_ref, selected_pods, selector_text,
+    selects, service_evidence, EpSource,
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
-use crate::diagnose::facts::{ClusterFacts, ENDPOINTSLICES_YAML, PODS_YAML};
+use crate::diagnose::facts::{
+    ClusterFacts, ENDPOINTSLICES_COMMAND, ENDPOINTSLICES_YAML, PODS_YAML,
+};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
 };
@@ -40,16 +42,13 @@ fn run(cx: &Context<'_>) -> Verdicts {
         return v;
     }
     let services = &cx.cluster.state.services;
-    if !endpoints_collected(cx) {
-        let why = cx
-            .cluster
-            .why_missing(ENDPOINTSLICES_YAML)
-            .map_or_else(|| "were not collected".to_string(), |m| m.why.clone());
+    // Not collected is not empty: without either list no Service is known to lack endpoints.
+    if let Err(m) = cx.cluster.endpoints_known() {
         return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "whether the Services have endpoints",
-            format!("neither EndpointSlices nor Endpoints are in the bundle: {why}"),
-            Some("kubectl get endpointslices -A -o yaml"),
+            m.to_string(),
+            Some(ENDPOINTSLICES_COMMAND),
         ));
     }
     let mut out = Judgement::new();

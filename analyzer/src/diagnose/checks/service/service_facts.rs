@@ -157,11 +157,6 @@ pub fn pods_collected(cx: &Context<'_>) -> bool {
     cx.cluster.text(PODS_YAML).is_some()
 }
 
-/// Whether endpoints of any kind were collected.
-pub fn endpoints_collected(cx: &Context<'_>) -> bool {
-    cx.cluster.text(ENDPOINTSLICES_YAML).is_some() || cx.cluster.text(ENDPOINTS_YAML).is_some()
-}
-
 /// `namespace/name:port-name`, kube-proxy's name for a Service port (the port name only when
 /// it has one).
 pub fn port_ref(svc: &Service, port: &ServicePort) -> String {
