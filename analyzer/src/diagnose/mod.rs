@@ -34,6 +34,10 @@ use expect::{IpvsExpectation, NodeInputs};
 use facts::{identify_node, ClusterFacts, NodeFacts, NodeIdentity};
 use scope::InputScope;
 
+/// At most this many observations are listed per input (a native bundle's logs can repeat
+/// one message thousands of times).
+pub const OBSERVATIONS_SHOWN: usize = 50;
+
 /// The version of the JSON report's schema (`docs/report-schema.md`). A new optional field
 /// bumps the minor number, a changed or removed one the major.
 pub const REPORT_SCHEMA_VERSION: &str = "1.3";
@@ -206,6 +210,11 @@ pub struct InputSummary {
     /// was read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pasted: Vec<pasted::PastedPiece>,
+    /// What the input's messages stated, as the signature library read them (at most
+    /// [`OBSERVATIONS_SHOWN`], first in file order): each with its certainty and where it was
+    /// read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observations: Vec<crate::observe::Observation>,
 }
 
 /// The whole result: the model behind every report format and the fix script.
@@ -313,6 +322,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
                     .cloned()
                     .collect(),
                 pasted: pasted::pieces_of(bundle.pasted()),
+                observations: Vec::new(),
             });
             continue;
         };
@@ -387,6 +397,7 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
             proxy_mode: cx.proxy_mode.as_ref().map(|p| p.mode.clone()),
             notes,
             pasted: pasted::pieces_of(bundle.pasted()),
+            observations: shown_observations(&node.observations),
         });
     }
     let findings = chain::link(found);
@@ -455,6 +466,17 @@ fn run_checks(cx: &Context<'_>, all: &[&Check]) -> Vec<Verdicts> {
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, out)| out).collect()
+}
+
+/// The observations an input's summary lists: one per signature, subject and value (a log
+/// repeats its messages), the first of each in file order, at most [`OBSERVATIONS_SHOWN`].
+fn shown_observations(all: &[crate::observe::Observation]) -> Vec<crate::observe::Observation> {
+    let mut seen = std::collections::BTreeSet::new();
+    all.iter()
+        .filter(|o| seen.insert((o.signature, o.kind, o.subject.as_str(), o.value.as_str())))
+        .take(OBSERVATIONS_SHOWN)
+        .cloned()
+        .collect()
 }
 
 /// A cause a component stated in its own words (`component-reported-cause`) that a dedicated

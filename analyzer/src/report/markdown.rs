@@ -42,6 +42,9 @@ pub fn render(report: &Report, max_consequences: usize, out: &mut dyn Write) -> 
         for r in pasted.not_read {
             writeln!(out, "  - {}: {r}", words::NOT_READ)?;
         }
+        for o in super::said_lines(i) {
+            writeln!(out, "  - {}: {o}", words::SAID)?;
+        }
     }
     writeln!(out)?;
     let (roots, rest) = groups(report);

@@ -74,6 +74,60 @@ pub(crate) mod words {
     pub const PASTED: &str = "pasted text";
     pub const READ: &str = "read";
     pub const NOT_READ: &str = "not read";
+    pub const SAID: &str = "said";
+    pub const CERTAINTY: [(&str, &str); 6] = [
+        ("kernel", "the kernel"),
+        ("tool", "a tool"),
+        ("component", "a component"),
+        ("config", "a configuration"),
+        ("inferred", "inferred"),
+        ("reported", "a person"),
+    ];
+}
+
+/// At most this many observations are printed per input in text and Markdown.
+const SAID_SHOWN: usize = 8;
+
+/// The observations of an input, a line each: `module-not-loaded ip_vs (kube-proxy.log line
+/// 3, by a component)`, and how many more the JSON lists.
+pub(crate) fn said_lines(i: &crate::diagnose::InputSummary) -> Vec<String> {
+    let mut lines: Vec<String> = i
+        .observations
+        .iter()
+        .take(SAID_SHOWN)
+        .map(|o| {
+            let kind = serde_json::to_value(o.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let certainty = serde_json::to_value(o.certainty)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let by = words::CERTAINTY
+                .iter()
+                .find(|(k, _)| *k == certainty)
+                .map_or(certainty.as_str(), |(_, w)| w);
+            let what = [kind.as_str(), o.subject.as_str(), o.value.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!(
+                "{what} ({} {}, by {by})",
+                o.evidence.artifact, o.evidence.locator
+            )
+        })
+        .collect();
+    if i.observations.len() > SAID_SHOWN {
+        lines.push(format!(
+            "... {} {}",
+            i.observations.len() - SAID_SHOWN,
+            words::MORE
+        ));
+    }
+    lines
 }
 
 /// How an input was obtained, for the input line: when collected, or that it was pasted.

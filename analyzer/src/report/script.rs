@@ -665,6 +665,7 @@ mod tests {
             proxy_mode: None,
             notes: Vec::new(),
             pasted: Vec::new(),
+            observations: Vec::new(),
         };
         let unnamed = InputSummary {
             hostname: String::new(),

@@ -67,6 +67,9 @@ pub fn render(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Re
         for r in pasted.not_read {
             writeln!(out, "  {}: {r}", words::NOT_READ)?;
         }
+        for o in super::said_lines(i) {
+            writeln!(out, "  {}: {o}", words::SAID)?;
+        }
     }
     writeln!(out)?;
     let (roots, rest) = groups(report);

@@ -113,7 +113,6 @@ pub fn recognize(command: Option<&str>, body: &str) -> TextKind {
     let Some(command) = command else {
         return match by_content {
             Some(k) => k,
-            None if looks_like_error(body) => TextKind::CommandError,
             None => shown(unknown(UnknownWhy::NoSignature, body)),
         };
     };

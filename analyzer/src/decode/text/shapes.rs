@@ -36,8 +36,8 @@ pub enum Shape {
     Commands,
     /// A fragment of YAML (a configuration file or object cut out of a larger paste).
     YamlFragment,
-    /// An INI-style configuration file (systemd units and `.network` files, `daemon.json` is
-    /// JSON and read elsewhere).
+    /// An INI-style configuration file or an environment file (systemd units and `.network`
+    /// files, `/run/flannel/subnet.env`).
     IniFile,
     /// A fragment of `nft list` output (a map, set or chain without its table).
     NftFragment,
@@ -47,6 +47,9 @@ pub enum Shape {
     LinkManager,
     /// Kubernetes events (`kubectl get events`, the Events of `describe`).
     Events,
+    /// journalctl or syslog lines (`Dec 29 13:41:12 node2 flanneld[15205]: ...`), whatever the
+    /// component's own format inside.
+    Journal,
 }
 
 impl Shape {
@@ -69,6 +72,7 @@ impl Shape {
             Shape::CiliumStatus => "cilium status",
             Shape::LinkManager => "networkctl / nmcli",
             Shape::Events => "Kubernetes events",
+            Shape::Journal => "journal / syslog",
         }
     }
 }
@@ -130,10 +134,17 @@ const FORMS: &[(Shape, &str)] = &[
         r"\b(FailedScheduling|FailedCreatePodSandBox|Unhealthy|BackOff|FailedMount|NetworkNotReady)\b|didn't have free ports|nodes are available:",
     ),
     (
+        Shape::Journal,
+        r"^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ [\w./@-]+(\[\d+\])?: |^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\S* \S+ [\w./@-]+(\[\d+\])?: ",
+    ),
+    (
         Shape::Commands,
         r"^\s*(sudo\s+)?(kubeadm|kubectl|helm|systemctl|modprobe|sysctl|iptables|ip|curl|wget|k3s|rke2|calicoctl|docker|crictl|ethtool|tcpdump|echo|export|cat|vi|apt|yum|dnf)\s+\S",
     ),
-    (Shape::IniFile, r"^\[[A-Za-z][\w .-]*\]$|^[A-Z][A-Za-z]+=\S"),
+    (
+        Shape::IniFile,
+        r"^\[[A-Za-z][\w .-]*\]$|^[A-Z][A-Za-z0-9_]+=\S",
+    ),
     (
         Shape::YamlFragment,
         r#"^\s*(- )?[a-zA-Z][\w.-]*:( [^ ].*|)$"#,
@@ -203,6 +214,14 @@ mod tests {
         assert_eq!(
             shape("HTTP/1.1 200 OK\nDate: Fri, 13 May 2022 17:35:05 GMT\nContent-Length: 203"),
             Some(Shape::HttpResponse)
+        );
+    }
+
+    #[test]
+    fn journal_lines_are_a_log() {
+        assert_eq!(
+            shape("Dec 29 13:41:12 kube-node-2 flanneld-start[15205]: I1229 13:41:12.913005   15205 network.go:243] L3 miss but route for 192.168.47.7 not found"),
+            Some(Shape::Journal)
         );
     }
 

@@ -50,6 +50,14 @@ const NOT_UPLINKS: &[&str] = &[
     "dummy",
 ];
 
+/// Kinds that say IPVS (or kube-proxy) could not be used, whatever the reason the same line
+/// may also give.
+const WRAPPERS: &[FactKind] = &[
+    FactKind::IpvsUnavailable,
+    FactKind::ProxyModeFallback,
+    FactKind::ComponentNotRunning,
+];
+
 /// The severity of a message that proves its cause, or None when the message alone does not.
 fn decisive(o: &Observation) -> Option<Severity> {
     use FactKind as K;
@@ -104,7 +112,21 @@ fn run(cx: &Context<'_>) -> Verdicts {
     }
     let mut j = Judgement::new();
     let mut seen: Vec<(&'static str, &str)> = Vec::new();
-    for o in &cx.node.observations {
+    // One line can match a wrapper ("can't use the IPVS proxier: <reason>") and the reason
+    // itself (ipset, a module): the reason is the cause, the wrapper only says IPVS is off.
+    let specific_on = |o: &Observation| {
+        cx.node.observations.iter().any(|other| {
+            other.evidence == o.evidence
+                && !WRAPPERS.contains(&other.kind)
+                && decisive(other).is_some()
+        })
+    };
+    for o in cx
+        .node
+        .observations
+        .iter()
+        .filter(|o| !(WRAPPERS.contains(&o.kind) && specific_on(o)))
+    {
         let Some(sig) = o
             .signature
             .and_then(|id| signatures::all().find(|s| s.id == id))
