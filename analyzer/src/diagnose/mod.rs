@@ -359,6 +359,10 @@ pub fn analyze(inputs: &[(String, &Bundle)]) -> Report {
         }
         if input_scope.is_node() {
             residual_outside_node(&cx, &found[before..], &mut not_concluded);
+        }
+        // A paste is a ticket even when it holds only Kubernetes objects or one log line:
+        // its suspects are named whatever its scope (suspects::suspects).
+        if input_scope.is_node() || bundle.is_pasted() {
             suspected.extend(suspects::suspects(&cx, &found[before..]));
         }
         let citer = pasted::Citer::new(bundle, &node.text_citations, &k8s_spans);
