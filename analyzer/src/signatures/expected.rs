@@ -134,6 +134,7 @@ pub const FACTS: &[(&str, &str, &str, &str)] = &[
     ("calicoctl-peer-not-established", r##"| 192.168.1.22 | node-to-node mesh | start | 09:12:44 | Connect Socket: Connection refused |"##, "192.168.1.22", "Connect Socket: Connection refused"),
     ("calicoctl-peer-not-established", r##"| 10.0.0.12    | node-to-node mesh | start | 2024-03-01 | Active Socket: Connection timed out |"##, "10.0.0.12", "Active Socket: Connection timed out"),
     ("calicoctl-peer-not-established", r##"| 10.0.0.13    | global            | start | 09:12:44 | Idle                           |"##, "10.0.0.13", "Idle"),
+    ("calicoctl-peer-not-established", r##"| 10.5.4.136 | node-to-node mesh | down  | 06:44:51 | Error: No listening socket |"##, "10.5.4.136", "Error: No listening socket"),
     ("k3s-flannel-exited", r##"time="2024-03-01T10:00:00Z" level=fatal msg="flannel exited: operation not supported""##, "flannel", "operation not supported"),
     ("k3s-flannel-exited", r##"Mar 01 10:00:00 node1 k3s[812]: time="2024-03-01T10:00:00Z" level=fatal msg="flannel exited: failed to register network: failed to acquire lease: node \"node1\" pod cidr not assigned""##, "flannel", "failed to register network: failed to acquire lease: node \\\"node1\\\" pod cidr not assigned"),
     ("k3s-waiting-for-pod-cidr", r##"time="2021-03-01T10:00:00Z" level=info msg="waiting for node agent-1 CIDR not assigned yet""##, "agent-1", ""),
