@@ -153,6 +153,8 @@ pub const FACTS: &[(&str, &str, &str, &str)] = &[
     ("kernel-ip-tables-loaded", r##"[    9.876543] ip_tables: (C) 2000-2006 Netfilter Core Team"##, "ip_tables", ""),
     ("kernel-nf-tables-loaded", r##"[    9.912345] nf_tables: (c) 2007-2009 Patrick McHardy <kaber@trash.net>"##, "nf_tables", ""),
     ("kernel-ipip-loaded", r##"[   20.111111] ipip: IPv4 and MPLS over IPv4 tunneling driver"##, "ipip", ""),
+    ("kernel-udp-bad-checksum", r##"[ 1423.035722] UDP: bad checksum. From 172.16.9.99:27503 to 172.16.80.252:8472 ulen 75"##, "172.16.80.252:8472", "172.16.9.99:27503"),
+    ("kernel-udp-bad-checksum", r##"Nov 25 10:00:00 node1 kernel: UDP: bad checksum. From 10.0.0.12:52311 to 10.0.0.11:4789 ulen 110"##, "10.0.0.11:4789", "10.0.0.12:52311"),
     ("kernel-neighbour-table-overflow", r##"[98765.432100] neighbour: arp_cache: neighbor table overflow!"##, "kernel", "arp_cache"),
     ("ipset-kernel-error", r##"ipset v7.1: Kernel error received: ipset protocol error"##, "", "ipset protocol error"),
     ("ipset-kernel-error", r##"ipset v7.15: Kernel error received: Operation not permitted"##, "", "Operation not permitted"),
