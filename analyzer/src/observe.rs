@@ -126,6 +126,13 @@ pub enum FactKind {
     /// The hairpin mode a component uses. subject: the component, value: the mode
     /// (`hairpin-veth`, `promiscuous-bridge`, `none`).
     HairpinMode,
+    /// The kernel dropped a UDP datagram whose checksum was wrong. subject: the destination
+    /// `addr:port` (a VXLAN port, 4789 or 8472, names an overlay's encapsulated traffic),
+    /// value: the source `addr:port`.
+    UdpBadChecksum,
+    /// A network manager handles a link (`networkctl status`, `nmcli device`). subject: the
+    /// link, value: `manager: what the listing says`.
+    LinkManaged,
 }
 
 /// How the statement was made, strongest first: a kernel's own state outranks a tool's

@@ -23,6 +23,7 @@ pub mod ipvsadm;
 mod issue;
 pub mod kubectl_describe;
 pub mod kubectl_get;
+pub mod link_manager;
 pub mod lsmod;
 pub mod nft;
 pub mod recognize;

@@ -9,7 +9,9 @@
 use netsnap_bundle::names;
 
 use crate::decode::text::kubectl_get::TablesText;
-use crate::decode::text::TextContent;
+use crate::decode::text::link_manager;
+use crate::decode::text::shapes::Shape;
+use crate::decode::text::{TextContent, TextKind};
 use crate::diagnose::Evidence;
 use crate::load::Bundle;
 use crate::observe::{Certainty, FactKind, Observation};
@@ -48,6 +50,19 @@ pub fn collect(bundle: &Bundle) -> Vec<Observation> {
                 );
                 if let TextContent::KubectlTables(t) = &p.content {
                     tables(t, &f.path, &mut out);
+                }
+                if p.kind == TextKind::Shown(Shape::LinkManager) {
+                    for m in link_manager::managed_links(&p.piece.body) {
+                        let line = p.piece.first_line + m.line;
+                        let excerpt = p.piece.body.lines().nth(m.line).unwrap_or_default();
+                        out.push(Observation::new(
+                            FactKind::LinkManaged,
+                            m.device,
+                            format!("{}: {}", m.manager, m.detail),
+                            Certainty::Tool,
+                            Evidence::new(&f.path, format!("line {line}"), excerpt.trim()),
+                        ));
+                    }
                 }
             }
         }

@@ -56,15 +56,24 @@ pub fn scope_of(bundle: &Bundle) -> InputScope {
 /// node, so each of its records outside `k8s/` (even a denied or skipped probe: that is
 /// evidence about the node too) counts. For pasted text the manifest also lists what was
 /// *not* pasted, so there the pieces decide: a piece read as anything but kubectl output or
-/// logs (`ip a`, `lsmod`, `ipvsadm -Ln`, a failed `ipvsadm`, `sysctl`...). `uname` alone names a
+/// logs (`ip a`, `lsmod`, `ipvsadm -Ln`, a failed `ipvsadm`, `sysctl`...), a node file shown
+/// with `cat`, or an agent's log with no Kubernetes object beside it. `uname` alone names a
 /// host but says nothing of its state.
 fn holds_node_state(bundle: &Bundle) -> bool {
     if bundle.is_pasted() || !bundle.pasted().is_empty() {
-        return bundle
-            .pasted()
-            .iter()
-            .flat_map(|f| f.pieces())
-            .any(|p| is_read(p) && !is_cluster_kind(&p.kind) && !is_unknown(&p.kind));
+        let read = || {
+            bundle
+                .pasted()
+                .iter()
+                .flat_map(|f| f.pieces())
+                .filter(|p| is_read(p))
+        };
+        let objects = read().any(|p| is_cluster_kind(&p.kind) && !is_agent_log(&p.kind));
+        return read().any(|p| {
+            (!is_cluster_kind(&p.kind) && !is_unknown(&p.kind))
+                || is_node_file(p)
+                || (is_agent_log(&p.kind) && !objects)
+        });
     }
     let pasted_prefix = format!("{PASTED_DIR}/");
     let node_path =
@@ -110,6 +119,25 @@ fn is_cluster_kind(kind: &TextKind) -> bool {
             | TextKind::Klog(_)
             | TextKind::CalicoLog
     )
+}
+
+/// A node file shown with `cat /path` (`/run/flannel/subnet.env`, `/etc/cni/net.d/...`):
+/// whatever its content, it is the node's own file.
+fn is_node_file(piece: &crate::decode::text::TextPiece) -> bool {
+    piece.piece.command.as_deref().is_some_and(|c| {
+        let mut words = c.split_whitespace().filter(|w| *w != "sudo");
+        words.next() == Some("cat")
+            && words.next().is_some_and(|p| p.starts_with('/'))
+            && words.next().is_none()
+    })
+}
+
+/// A node agent's log (calico-node, a klog component). Beside Kubernetes objects it is the
+/// cluster's pods' logs, as the collector stores them under `k8s/`; pasted with no object
+/// beside it, it is what one agent said on the node it runs on (its autodetected address,
+/// its BGP sessions, the modules it missed), and only the node checks read that.
+fn is_agent_log(kind: &TextKind) -> bool {
+    matches!(kind, TextKind::Klog(_) | TextKind::CalicoLog)
 }
 
 fn is_unknown(kind: &TextKind) -> bool {

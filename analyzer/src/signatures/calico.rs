@@ -261,8 +261,13 @@ pub const SIGNATURES: &[Signature] = &[
         sources: &[
             calico!("v3.32.1/calicoctl/calicoctl/commands/node/status.go#L355"),
             "https://github.com/projectcalico/calico/issues/2561",
+            // The INFO column is BIRD's bgp_get_status(): the BGP state, or for a protocol
+            // that is down its last error, prefixed with its class (bgp_err_classes: "Error: ",
+            // "Socket: ", "Received: ", "BGP Error: ", "Automatic shutdown: ").
+            "https://github.com/projectcalico/bird/blob/v0.3.3/proto/bgp/bgp.c",
+            "https://github.com/projectcalico/calico/issues/7893",
         ],
-        pattern: r"^\s*\|\s*(?P<peer>[0-9A-Fa-f.:]+)\s*\|\s*(?:node-to-node mesh|global|node specific)\s*\|\s*\w+\s*\|[^|]*\|\s*(?P<info>(?:Connect|Active|Idle|OpenSent|OpenConfirm|Passive)\b[^|]*?)\s*\|",
+        pattern: r"^\s*\|\s*(?P<peer>[0-9A-Fa-f.:]+)\s*\|\s*(?:node-to-node mesh|global|node specific)\s*\|\s*\w+\s*\|[^|]*\|\s*(?P<info>(?:(?:Connect|Active|Idle|OpenSent|OpenConfirm|Passive|Close)\b|(?:Error|Socket|Received|BGP Error|Automatic shutdown):)[^|]*?)\s*\|",
         kind: FactKind::BgpNotEstablished,
         subject: Part::Capture("peer"),
         value: Part::Capture("info"),
@@ -272,6 +277,7 @@ pub const SIGNATURES: &[Signature] = &[
             "| 192.168.1.22 | node-to-node mesh | start | 09:12:44 | Connect Socket: Connection refused |",
             "| 10.0.0.12    | node-to-node mesh | start | 2024-03-01 | Active Socket: Connection timed out |",
             "| 10.0.0.13    | global            | start | 09:12:44 | Idle                           |",
+            "| 10.5.4.136 | node-to-node mesh | down  | 06:44:51 | Error: No listening socket |",
         ],
     },
 ];

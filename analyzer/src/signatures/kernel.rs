@@ -1,6 +1,7 @@
 //! Kernel messages (dmesg, `journalctl -k`, syslog `kernel:` lines) on the Service path:
-//! conntrack, reverse-path filtering, IPVS, bridge netfilter, the neighbour table and the
-//! modules whose load banners prove they are in the running kernel.
+//! conntrack, reverse-path filtering, IPVS, bridge netfilter, the neighbour table, UDP
+//! checksum errors (VXLAN offload) and the modules whose load banners prove they are in the
+//! running kernel.
 //!
 //! Sources link the file at a release tag; kernel lines move between releases, so no line
 //! anchor is given.
@@ -160,6 +161,25 @@ pub const SIGNATURES: &[Signature] = &[
         certainty: Certainty::Kernel,
         catalog: &["C28"],
         examples: &["[   20.111111] ipip: IPv4 and MPLS over IPv4 tunneling driver"],
+    },
+    Signature {
+        id: "kernel-udp-bad-checksum",
+        component: Component::Kernel,
+        versions: "v2.6.0 – (`UDP%s: bad checksum. From %pI4:%u to %pI4:%u ulen %d`, a rate-limited net_dbg; `UDPLite` for UDP-Lite)",
+        sources: &[
+            linux!("v5.4/net/ipv4/udp.c"),
+            "https://github.com/flannel-io/flannel/issues/1279",
+        ],
+        pattern: r"UDP(?:Lite)?: bad checksum\. From (?P<src>[0-9.]+):(?P<sport>\d+) to (?P<dst>[0-9.]+):(?P<dport>\d+)",
+        kind: FactKind::UdpBadChecksum,
+        subject: Part::AddrPort("dst", "dport"),
+        value: Part::AddrPort("src", "sport"),
+        certainty: Certainty::Kernel,
+        catalog: &["C31"],
+        examples: &[
+            "[ 1423.035722] UDP: bad checksum. From 172.16.9.99:27503 to 172.16.80.252:8472 ulen 75",
+            "Nov 25 10:00:00 node1 kernel: UDP: bad checksum. From 10.0.0.12:52311 to 10.0.0.11:4789 ulen 110",
+        ],
     },
     Signature {
         id: "kernel-neighbour-table-overflow",

@@ -13,7 +13,8 @@ use std::net::IpAddr;
 
 use super::cni_evidence::{
     calico_in_use, calico_namespace, internal_ipv4, item_line, node_log_lines, node_pod,
-    parse_addr, pod_env_of, this_node, EnvLookup, CALICO_LOGS, CALICO_NODES_YAML,
+    parse_addr, pasted_observations, pod_env_of, this_node, EnvLookup, CALICO_LOGS,
+    CALICO_NODES_YAML,
 };
 use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{Check, CheckInfo};
@@ -21,6 +22,7 @@ use crate::diagnose::facts::{ClusterFacts, NODES_YAML};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
+use crate::observe::{FactKind, Observation};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "calico-autodetect-wrong-address",
@@ -149,7 +151,11 @@ fn run(cx: &Context<'_>) -> Verdicts {
     if !calico_in_use(cx) {
         return cni_not_in_use("Calico");
     }
+    let stated = from_messages(cx);
     let Some(node) = this_node(cx) else {
+        if let Some(v) = stated {
+            return v;
+        }
         if cx.cluster.collected {
             return Verdicts::cannot(cx.not_concluded(
                 &INFO,
@@ -167,6 +173,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
     let name = node.metadata.name.clone();
     let internal = internal_ipv4(node);
     let Some((addr, addr_ev)) = calico_address(cx, &name) else {
+        if let Some(v) = stated {
+            return v;
+        }
         return Verdicts::cannot(cx.not_concluded(
             &INFO,
             "which address Calico autodetected for this node",
@@ -333,9 +342,115 @@ fn run(cx: &Context<'_>) -> Verdicts {
     Verdicts::found(f)
 }
 
+/// The interface and address of a `calico-autodetected-*` observation (`cidr dev iface`).
+fn autodetected(value: &str) -> Option<(&str, &str)> {
+    let (cidr, iface) = value.split_once(" dev ")?;
+    Some((cidr.trim(), iface.trim()))
+}
+
+/// What calico-node said in a paste about the address it took: an address autodetected on a
+/// bridge, dummy or tunnel device (or VirtualBox's NAT address), or its refusal to start
+/// because another Calico node already holds the address (startup.go, "Calico node '%s' is
+/// already using the IPv4 address %s" — printed only when two nodes resolve to one address).
+/// None when the messages show no such thing. A paste carries no Node object to compare with,
+/// but these lines prove the address is not the node's own network.
+fn from_messages(cx: &Context<'_>) -> Option<Verdicts> {
+    let detected: Vec<&Observation> =
+        pasted_observations(cx, FactKind::CalicoAutodetected).collect();
+    let bad: Vec<(&Observation, &str, &str)> = detected
+        .iter()
+        .filter_map(|o| {
+            let (cidr, iface) = autodetected(&o.value)?;
+            let nat = parse_addr(cidr).is_some_and(|a| a.to_string() == NAT_ADDRESS);
+            (suspicious_device(iface) || nat).then_some((*o, cidr, iface))
+        })
+        .collect();
+    let conflicts: Vec<&Observation> =
+        pasted_observations(cx, FactKind::NodeAddressConflict).collect();
+    if bad.is_empty() && conflicts.is_empty() {
+        return None;
+    }
+    // An uplink another calico-node (or this one, earlier) detected: the interface to pin.
+    let uplink = detected
+        .iter()
+        .filter_map(|o| autodetected(&o.value))
+        .map(|(_, iface)| iface)
+        .find(|i| !suspicious_device(i));
+    let summary = match (bad.first(), conflicts.first()) {
+        (Some((_, cidr, iface)), Some(c)) => format!(
+            "calico-node autodetected {cidr} on {iface}, not a node uplink, and Calico node \
+             '{}' already uses {}",
+            c.value, c.subject
+        ),
+        (Some((_, cidr, iface)), None) => format!(
+            "calico-node autodetected {cidr} on {iface} as the node's address: a bridge, dummy \
+                or tunnel device, not the node's network"
+        ),
+        (None, Some(c)) => format!(
+            "calico-node autodetected {}, which Calico node '{}' already uses: two nodes \
+                resolve to one address",
+            c.subject, c.value
+        ),
+        (None, None) => return None,
+    };
+    let mut f = cx.finding(&INFO, Severity::Error, Confidence::High, summary);
+    f.subject = bad
+        .first()
+        .map(|(_, _, iface)| (*iface).to_string())
+        .or_else(|| conflicts.first().map(|c| c.subject.clone()));
+    f.detail = "calico-node's default autodetection (first-found) takes the first address of \
+        the first interface it is not told to skip; on a node with Docker, libvirt, NodeLocal \
+        DNSCache or a NAT NIC that is often a bridge or dummy address that every node has. \
+        calico-node announces it to its BGP peers and uses it as the tunnel endpoint, so peers \
+        dial an address that is not this node (or that another node already claimed, and \
+        calico-node stops): BGP does not come up and cross-node pod and Service traffic fails."
+        .to_string();
+    let mut seen: Vec<&str> = Vec::new();
+    for (o, _, iface) in &bad {
+        if !seen.contains(iface) {
+            seen.push(iface);
+            f.evidence.push(o.evidence.clone());
+        }
+    }
+    f.evidence
+        .extend(conflicts.iter().take(2).map(|c| c.evidence.clone()));
+    let ns = calico_namespace(cx);
+    let method = uplink.map_or_else(
+        || "kubernetes-internal-ip".to_string(),
+        |i| format!("interface={i}"),
+    );
+    f.fix.push(FixStep::new(
+        format!(
+            "Make calico-node take the address of the node's real interface ({method}; \
+                `interface=` takes a regular expression, `kubernetes-internal-ip` the Node's \
+                InternalIP); with the Tigera operator set the Installation's \
+                nodeAddressAutodetectionV4 instead."
+        ),
+        vec![format!(
+            "kubectl -n {ns} set env daemonset/calico-node {ENV}={method}"
+        )],
+        FixAction::Manual,
+    ));
+    f.fix.push(FixStep::new(
+        "Verify the address each node now announces.",
+        vec!["kubectl get nodes -o custom-columns=NAME:.metadata.name,ADDR:.metadata.annotations.projectcalico\\.org/IPv4Address".to_string()],
+        FixAction::Manual,
+    ));
+    Some(Verdicts::found(f))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::suspicious_device;
+    use super::{autodetected, suspicious_device};
+
+    #[test]
+    fn autodetected_values() {
+        assert_eq!(
+            autodetected("10.96.0.10/32 dev nodelocaldns"),
+            Some(("10.96.0.10/32", "nodelocaldns"))
+        );
+        assert_eq!(autodetected("failed"), None);
+    }
 
     #[test]
     fn bridges_are_suspicious_nics_are_not() {

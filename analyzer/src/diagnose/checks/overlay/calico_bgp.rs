@@ -10,7 +10,8 @@
 use std::net::IpAddr;
 
 use super::cni_evidence::{
-    calico_in_use, calico_namespace, internal_ipv4, node_log_lines, node_pod, CALICO_LOGS,
+    calico_in_use, calico_namespace, internal_ipv4, node_log_lines, node_pod, pasted_observations,
+    CALICO_LOGS,
 };
 use crate::diagnose::checks::overlay::cni_evidence::cni_not_in_use;
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
@@ -19,6 +20,7 @@ use crate::diagnose::facts::{ClusterFacts, IPPOOLS_YAML, PODS_YAML};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
+use crate::observe::{FactKind, Observation};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "calico-bgp-down",
@@ -61,6 +63,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
             "does not apply: a Calico IP pool uses VXLAN, whose routes Felix programs without BGP",
             Vec::new(),
         );
+    }
+    if let Some(v) = from_status(cx) {
+        return v;
     }
     let routes = match &cx.node.routes {
         Ok(r) => r,
@@ -279,4 +284,93 @@ fn run(cx: &Context<'_>) -> Verdicts {
         FixAction::Manual,
     ));
     Verdicts::found(f)
+}
+
+/// BIRD's error when it could not open its own listening socket on TCP 179 (bgp.c,
+/// bgp_misc_errors BEM_NO_SOCKET): another process holds the port.
+const NO_LISTENING_SOCKET: &str = "No listening socket";
+
+/// BGP sessions a paste shows down: `calicoctl node status` peer rows whose INFO is not
+/// Established (the state BIRD reports, see the `calicoctl-peer-not-established` signature),
+/// or calico-node's readiness probe saying "BGP not established with ..." (node/pkg/health).
+/// These are the sessions' state as BIRD reports it, whatever the routes and pools (which a
+/// paste seldom carries) would show.
+fn from_status(cx: &Context<'_>) -> Option<Verdicts> {
+    let down: Vec<&Observation> = pasted_observations(cx, FactKind::BgpNotEstablished).collect();
+    let first = down.first()?;
+    let mut peers: Vec<&str> = Vec::new();
+    for o in &down {
+        for p in o.subject.split(',') {
+            if !p.is_empty() && !peers.contains(&p) {
+                peers.push(p);
+            }
+        }
+    }
+    let no_socket = down.iter().any(|o| o.value.contains(NO_LISTENING_SOCKET));
+    // BIRD's own listening socket failing is a fault on this node that the paste shows; a
+    // session stuck in Connect or Active only says the peer did not answer, which a wrong
+    // node address (C29), a firewall (C26) or the cloud's filtering (C27) explains as well:
+    // reported, and the suspects still named.
+    let (severity, confidence) = if no_socket {
+        (Severity::Error, Confidence::High)
+    } else {
+        (Severity::Warning, Confidence::Medium)
+    };
+    let mut f = cx.finding(
+        &INFO,
+        severity,
+        confidence,
+        format!(
+            "Calico BGP sessions are not established with {} ({})",
+            list_capped(&peers, 5),
+            first.value
+        ),
+    );
+    f.subject = Some("bgp-sessions".to_string());
+    f.detail = if no_socket {
+        "BIRD reports \"No listening socket\": it could not open its listening socket on TCP \
+         179 (most often because another process on the host, a BGP daemon such as bgpd or \
+         FRR, already holds the port), so no peer can open a session to it and the node-to-node mesh stays down. \
+         Without BGP no node learns the other nodes' pod blocks: cross-node pod and Service \
+         traffic fails."
+            .to_string()
+    } else {
+        "In Calico's BGP networking each node learns the other nodes' pod blocks from BIRD's \
+         sessions. Sessions that are not Established deliver no routes, so packets to pods on \
+         those nodes follow the default route and are lost: Services whose endpoints are there \
+         time out. Usual causes: TCP 179 blocked between the nodes, a wrong node address \
+         (C29), a broken mesh or peer configuration."
+            .to_string()
+    };
+    let mut cited = 0;
+    for o in &down {
+        if cited < 3 && !f.evidence.iter().any(|e| e.excerpt == o.evidence.excerpt) {
+            f.evidence.push(o.evidence.clone());
+            cited += 1;
+        }
+    }
+    let mut checks: Vec<String> = Vec::new();
+    if no_socket {
+        checks.push("ss -ltnp 'sport = :179'".to_string());
+    }
+    checks.extend(
+        peers
+            .iter()
+            .filter(|p| p.parse::<IpAddr>().is_ok())
+            .take(3)
+            .map(|ip| format!("nc -zv -w 3 {ip} 179")),
+    );
+    checks.push("calicoctl node status".to_string());
+    f.fix.push(FixStep::new(
+        if no_socket {
+            "Free TCP 179 for BIRD (stop the other BGP daemon, or move BIRD to another port with \
+             the BGPConfiguration's listenPort on every node), then check the sessions."
+        } else {
+            "Check that TCP 179 (BGP) is open between the nodes in host firewalls and security \
+             groups, and that every node's Calico address is its real one."
+        },
+        checks,
+        FixAction::Manual,
+    ));
+    Some(Verdicts::found(f))
 }

@@ -47,6 +47,11 @@ fn run(cx: &Context<'_>) -> Verdicts {
         .filter(|p| !p.spec.disabled && !p.spec.cidr.contains(':'))
         .filter(|p| matches!(p.spec.vxlan_mode.as_str(), "Always" | "CrossSubnet"))
         .collect();
+    if cx.cluster.state.ip_pools.is_empty() {
+        if let Some(v) = device_without_pools(cx) {
+            return v;
+        }
+    }
     if pools.is_empty() {
         return Verdicts::clear(
             "does not apply: no enabled IPv4 Calico IP pool uses VXLAN",
@@ -203,4 +208,53 @@ fn run(cx: &Context<'_>) -> Verdicts {
         "k8s-app=calico-node",
     ));
     Verdicts::found(f)
+}
+
+/// No IPPool was read (a paste of `ip addr` alone), but the node shows `vxlan.calico` without
+/// the UP flag. Felix creates that device only while VXLAN is enabled for the node and sets
+/// it up when it does (felix/dataplane/linux/vxlan_mgr.go, `configureVXLANDevice`:
+/// LinkAdd, then LinkSetUp), so its presence says VXLAN is in use and its being down says
+/// this node's VXLAN path is broken. None when the device is up, absent, or not shown.
+fn device_without_pools(cx: &Context<'_>) -> Option<Verdicts> {
+    let dev = cx.node.link(DEVICE)?;
+    if dev.is_up() {
+        return None;
+    }
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        Confidence::Medium,
+        format!(
+            "{DEVICE} exists but is down on this node: Felix created it for VXLAN, and VXLAN \
+             traffic to and from this node's pods has no working device"
+        ),
+    );
+    f.subject = Some(DEVICE.to_string());
+    f.detail = "Felix creates vxlan.calico only when a VXLAN pool (or FelixConfiguration) \
+        enables VXLAN for the node, and brings it up when it does. A vxlan.calico without the \
+        UP flag receives encapsulated packets on UDP 4789 from other nodes but decapsulates \
+        none, and sends nothing: pods on other nodes, and Services whose endpoints run here, \
+        time out. A device that stays down after calico-node restarts is stuck (calico#4468), \
+        or something else takes it down (NetworkManager or systemd-networkd managing it, C33)."
+        .to_string();
+    f.evidence.push(Evidence::new(
+        names::RTNL_LINKS,
+        format!("link {DEVICE}"),
+        format!(
+            "{DEVICE}: <{}> state {}",
+            dev.summary.flags.join(","),
+            dev.summary.operstate.as_deref().unwrap_or("?")
+        ),
+    ));
+    f.fix.push(FixStep::new(
+        "Check that no network manager handles the device, then delete it so Felix recreates \
+         it up (calico-node on the node does so within its resync interval).",
+        vec![
+            "nmcli device status 2>/dev/null | grep -e vxlan.calico -e cali; networkctl list 2>/dev/null | grep -e vxlan.calico -e cali".to_string(),
+            format!("ip link del {DEVICE}"),
+            format!("ip -d link show {DEVICE}"),
+        ],
+        FixAction::Manual,
+    ));
+    Some(Verdicts::found(f))
 }

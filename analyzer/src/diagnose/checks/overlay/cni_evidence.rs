@@ -8,6 +8,8 @@ use std::net::IpAddr;
 use crate::decode::k8s::{Node, Pod};
 use crate::diagnose::facts::{ClusterFacts, PODS_YAML};
 use crate::diagnose::{Context, Verdicts};
+use crate::observe::{FactKind, Observation};
+use crate::signatures::{self, Component};
 
 /// calico-node logs as the collector names them (`logs-<ns>-<app>.txt`).
 pub const CALICO_LOGS: &[&str] = &[
@@ -138,6 +140,41 @@ pub fn calico_in_use(cx: &Context<'_>) -> bool {
             let n = l.ifname();
             n.starts_with("cali") || n == "vxlan.calico" || n == "wireguard.cali"
         })
+        || said_by(cx, CALICO_COMPONENTS).next().is_some()
+}
+
+/// The components of Calico whose messages the signature library knows.
+pub const CALICO_COMPONENTS: &[Component] = &[
+    Component::CalicoNode,
+    Component::CalicoFelix,
+    Component::Bird,
+    Component::Calicoctl,
+];
+
+/// The observations that a signature of one of `components` made (a message or a tool's
+/// output that only these components print), in evidence order.
+pub fn said_by<'a>(
+    cx: &'a Context<'_>,
+    components: &'a [Component],
+) -> impl Iterator<Item = &'a Observation> + 'a {
+    cx.node.observations.iter().filter(move |o| {
+        o.signature
+            .and_then(|id| signatures::all().find(|s| s.id == id))
+            .is_some_and(|s| components.contains(&s.component))
+    })
+}
+
+/// The observations of `kind` in a paste (none for a collector bundle, whose logs hold every
+/// node's pods and whose state the dedicated checks read whole).
+pub fn pasted_observations<'a>(
+    cx: &'a Context<'_>,
+    kind: FactKind,
+) -> impl Iterator<Item = &'a Observation> + 'a {
+    let pasted = cx.node.bundle.is_pasted();
+    cx.node
+        .observations
+        .iter()
+        .filter(move |o| pasted && o.kind == kind)
 }
 
 /// The clear verdict of a check for a CNI that is not in use: what was looked for.

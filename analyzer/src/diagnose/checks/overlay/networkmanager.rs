@@ -134,7 +134,80 @@ fn unmanaged_patterns(text: &str) -> Vec<(usize, String, String)> {
     out
 }
 
+/// A listing (`networkctl status`, `nmcli device`) that shows a network manager handling a
+/// CNI device: the manager will renumber, reconfigure or take it down under the CNI, which
+/// is the fault itself, whatever the configuration files say (calico#2471: a `.network`
+/// file matching every link made systemd-networkd configure the cali* veths and drop
+/// Calico's routes).
+fn shown_managed(cx: &Context<'_>) -> Option<Verdicts> {
+    let managed: Vec<_> = cx
+        .node
+        .observations
+        .iter()
+        .filter(|o| o.kind == crate::observe::FactKind::LinkManaged && cni_device(&o.subject))
+        .collect();
+    let first = managed.first()?;
+    let (manager, detail) = first
+        .value
+        .split_once(": ")
+        .unwrap_or((first.value.as_str(), ""));
+    let mut devices: Vec<&str> = managed.iter().map(|o| o.subject.as_str()).collect();
+    devices.dedup();
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        Confidence::High,
+        format!(
+            "{manager} manages the CNI device(s) {} ({detail})",
+            list_capped(&devices, EVIDENCE_ITEMS)
+        ),
+    );
+    f.subject = Some(manager.to_string());
+    f.detail = format!(
+        "{manager} configures the CNI's devices as its own: it runs DHCP or address setup on \
+         them, takes them down or replaces their routes, so the routes the CNI programmed \
+         disappear and pods lose connectivity for a while after they start (calico#2471). The \
+         CNI's devices must be left unmanaged."
+    );
+    f.evidence
+        .extend(managed.iter().take(3).map(|o| o.evidence.clone()));
+    if manager == "systemd-networkd" {
+        f.fix.push(FixStep::new(
+            "Restrict the .network file that matches the CNI devices to the node's real NICs \
+             ([Match] Name=eth* or the MAC), or add one sorting before it that matches the CNI \
+             devices with [Link] Unmanaged=yes; then restart systemd-networkd.",
+            vec![
+                "networkctl list".to_string(),
+                "printf '[Match]\\nName=cali* tunl* vxlan.calico flannel* cni0\\n\\n[Link]\\nUnmanaged=yes\\n' > /etc/systemd/network/00-cni-unmanaged.network".to_string(),
+                "systemctl restart systemd-networkd".to_string(),
+            ],
+            FixAction::Manual,
+        ));
+    } else {
+        f.fix.push(FixStep::new(
+            "Mark the CNI devices unmanaged in a NetworkManager conf.d drop-in and reload it.",
+            vec![
+                format!(
+                    "printf '[keyfile]\\nunmanaged-devices={}\\n' > {DROP_IN}",
+                    CNI_PATTERNS
+                        .iter()
+                        .map(|p| format!("interface-name:{p}"))
+                        .collect::<Vec<_>>()
+                        .join(";")
+                ),
+                "systemctl reload NetworkManager".to_string(),
+                "nmcli device status".to_string(),
+            ],
+            FixAction::Manual,
+        ));
+    }
+    Some(Verdicts::found(f))
+}
+
 fn run(cx: &Context<'_>) -> Verdicts {
+    if let Some(v) = shown_managed(cx) {
+        return v;
+    }
     let links = match &cx.node.links {
         Ok(l) => l,
         Err(m) => {

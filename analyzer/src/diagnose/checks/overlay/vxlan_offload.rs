@@ -51,8 +51,78 @@ fn override_value(s: &str) -> Option<bool> {
     })
 }
 
+/// UDP ports VXLAN overlays use: IANA's 4789 (Calico's `vxlan.calico`, flannel on some
+/// distributions) and the Linux kernel's historical default 8472 (flannel's `flannel.1`).
+const VXLAN_PORTS: &[&str] = &["4789", "8472"];
+
+/// The kernel's own word that encapsulated packets arrive with bad UDP checksums: what the
+/// offload bug does at the receiver (flannel-io/flannel#1279, kubernetes/kubernetes#88986).
+/// The sender's device is the one to fix; the receiver's log proves it.
+fn bad_checksums(cx: &Context<'_>) -> Option<crate::diagnose::Finding> {
+    let drops: Vec<_> = cx
+        .node
+        .observations
+        .iter()
+        .filter(|o| o.kind == crate::observe::FactKind::UdpBadChecksum)
+        .filter(|o| {
+            o.subject
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| VXLAN_PORTS.contains(&port))
+        })
+        .collect();
+    let first = drops.first()?;
+    let port = first.subject.rsplit_once(':').map_or("", |(_, p)| p);
+    let mut senders: Vec<&str> = drops
+        .iter()
+        .filter_map(|o| o.value.rsplit_once(':').map(|(a, _)| a))
+        .collect();
+    senders.sort_unstable();
+    senders.dedup();
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        Confidence::Medium,
+        format!(
+            "The kernel drops VXLAN packets (UDP {port}) with bad checksums from {}: TX checksum \
+             offload on the sender's VXLAN device",
+            senders.join(", ")
+        ),
+    );
+    f.subject = Some(format!("udp-{port}"));
+    f.detail = "The receiving kernel logs \"UDP: bad checksum\" for encapsulated packets on the \
+        VXLAN port: the sending node's VXLAN device (flannel.1, vxlan.calico) left the UDP \
+        checksum to an offload that computed it wrongly for kube-proxy's NATed packets. The \
+        packets are dropped, so Service traffic to endpoints on other nodes stalls (SYN \
+        retransmits, ~63 s) while pod-to-pod traffic may work."
+        .to_string();
+    f.evidence
+        .extend(drops.iter().take(3).map(|o| o.evidence.clone()));
+    let dev = if port == "8472" {
+        "flannel.1"
+    } else {
+        "vxlan.calico"
+    };
+    f.fix.push(FixStep::new(
+        format!(
+            "On the sending nodes ({}), turn TX checksum offload off on the VXLAN device now, \
+             then make it persistent (a udev rule or systemd unit; for Calico, FelixConfiguration \
+             featureDetectOverride ChecksumOffloadBroken=true).",
+            senders.join(", ")
+        ),
+        vec![
+            format!("ethtool -K {dev} tx-checksum-ip-generic off"),
+            format!("ethtool -k {dev} | grep {FEATURE}"),
+        ],
+        FixAction::Manual,
+    ));
+    Some(f)
+}
+
 fn run(cx: &Context<'_>) -> Verdicts {
     let mut out = Judgement::new();
+    if let Some(f) = bad_checksums(cx) {
+        out.found(f);
+    }
     for dev in DEVICES {
         let Some(link) = cx.node.link(dev) else {
             continue;

@@ -84,8 +84,9 @@ fn decisive(o: &Observation) -> Option<Severity> {
         K::IptablesLegacyTablesPresent | K::MartianSource => Some(Severity::Warning),
         K::Sysctl if o.value == "not-1" || o.value == "0" => Some(Severity::Error),
         K::CalicoAutodetected => {
+            // The value is `cidr dev iface` (the signatures' Join of the two captures).
             let v = o.value.to_ascii_lowercase();
-            let iface = v.split([':', ' ', '/']).next().unwrap_or_default();
+            let iface = v.rsplit(" dev ").next().unwrap_or_default();
             NOT_UPLINKS
                 .iter()
                 .any(|p| iface.starts_with(p))
