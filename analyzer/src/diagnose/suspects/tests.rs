@@ -138,7 +138,9 @@ fn a_fallback_from_ipvs_keeps_the_ipvs_entries_the_message_fits() {
         "E0101 00:00:00.000000       1 server_others.go:304] can't determine whether to use ipvs proxy, error: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs]\nI0101 00:00:00.000000       1 server_others.go:140] Using iptables Proxier.\n",
     )]);
     let ids = ids(&r);
-    for e in ["C01", "C02", "C04"] {
+    // C01 itself is reported (component-reported-cause: the message proves ip_vs missing for
+    // kube-proxy); the other entries the same message fits stay named.
+    for e in ["C02", "C04"] {
         assert!(ids.contains(&e), "{e} in {ids:?}");
     }
 }
