@@ -306,9 +306,12 @@ pub fn split(text: &str) -> Vec<Piece> {
     let all: Vec<&str> = text.lines().collect();
     for (i, line) in all.iter().copied().enumerate() {
         let n = i + 1;
-        let at_start = current
-            .as_ref()
-            .is_none_or(|(_, _, lines)| lines.last().is_none_or(|(_, l)| l.trim().is_empty()));
+        // A bare command starts a piece after a blank line, or right after the output of
+        // another command: once a paste shows commands above their outputs, the next command
+        // line is one too (`cat a` output `cat b` output, pasted without blank lines).
+        let at_start = current.as_ref().is_none_or(|(cmd, _, lines)| {
+            cmd.is_some() || lines.last().is_none_or(|(_, l)| l.trim().is_empty())
+        });
         if at_start && is_bare_command(line) && output_follows(&all[i + 1..]) {
             flush(current.take(), &mut pieces);
             current = Some((Some(line.trim().to_string()), Some(n), Vec::new()));
@@ -484,5 +487,20 @@ mod tests {
         assert!(pieces
             .iter()
             .all(|p| p.command.as_deref() != Some("lsmod | grep br_netfilter")));
+    }
+
+    #[test]
+    fn bare_commands_one_after_the_others_output() {
+        let text = "cat /run/flannel/docker\nDOCKER_OPT_BIP=\"--bip=10.1.2.1/24\"\ncat /run/flannel/subnet.env\nFLANNEL_SUBNET=10.1.3.1/24\n";
+        let pieces = split(text);
+        let cmds: Vec<_> = pieces.iter().map(|p| p.command.as_deref()).collect();
+        assert_eq!(
+            cmds,
+            [
+                Some("cat /run/flannel/docker"),
+                Some("cat /run/flannel/subnet.env")
+            ]
+        );
+        assert_eq!(pieces[1].body, "FLANNEL_SUBNET=10.1.3.1/24");
     }
 }

@@ -60,6 +60,26 @@ fn run(cx: &Context<'_>) -> Verdicts {
             }
         }
     }
+    // mk-docker-opts.sh gives Docker the masquerading flannel does not do itself
+    // (`DOCKER_OPT_IPMASQ` is the opposite of `FLANNEL_IPMASQ`): pods on docker0 are
+    // masqueraded by Docker's own rule.
+    if off {
+        if let Ok(opts) = cx.node.text(super::flannel_lease::DOCKER_OPTS) {
+            if let Some((line, v)) = env_file_value(&opts, "DOCKER_OPT_IPMASQ") {
+                if v.ends_with("=true") {
+                    evidence.push(Evidence::new(
+                        super::flannel_lease::DOCKER_OPTS,
+                        format!("line {line}"),
+                        format!("DOCKER_OPT_IPMASQ={v}"),
+                    ));
+                    return Verdicts::clear(
+                        "flannel leaves masquerading to Docker, which does it (--ip-masq=true)",
+                        evidence,
+                    );
+                }
+            }
+        }
+    }
     let flannel_pods: Vec<_> = pods_labelled(cx, "app", "flannel").collect();
     let node = cx.identity.as_ref().map(|i| i.name.as_str());
     let mine = flannel_pods

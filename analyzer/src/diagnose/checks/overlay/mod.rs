@@ -11,6 +11,7 @@ mod calico_nodeport_range;
 mod cilium_kpr;
 mod cni_evidence;
 mod flannel_iface;
+mod flannel_lease;
 mod flannel_masq;
 mod networkmanager;
 mod vxlan_offload;
@@ -35,4 +36,5 @@ pub const CHECKS: &[Check] = &[
     calico_vxlan_device::CHECK,
     cidr_overlap::CHECK,
     cidr_mismatch::CHECK,
+    flannel_lease::CHECK,
 ];
