@@ -133,6 +133,12 @@ pub enum FactKind {
     /// A network manager handles a link (`networkctl status`, `nmcli device`). subject: the
     /// link, value: `manager: what the listing says`.
     LinkManaged,
+    /// A NodePort frontend Cilium's kube-proxy replacement serves (`cilium service list`).
+    /// subject: `addr:port`.
+    NodePortFrontend,
+    /// A node address as Cilium sees it (`cilium-dbg statedb node-addresses`). subject: the
+    /// address, value: `nodeport=true|false dev=DEVICE`.
+    CiliumNodeAddress,
 }
 
 /// How the statement was made, strongest first: a kernel's own state outranks a tool's

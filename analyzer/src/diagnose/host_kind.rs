@@ -114,6 +114,15 @@ pub fn kubernetes_signs(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Vec<Str
             signs.push("routes of Calico's BIRD".to_string());
         }
     }
+    if let Some(o) = node.observations.iter().find(|o| {
+        matches!(
+            o.kind,
+            crate::observe::FactKind::NodePortFrontend
+                | crate::observe::FactKind::CiliumNodeAddress
+        )
+    }) {
+        signs.push(format!("Cilium's own listing ({})", o.evidence.artifact));
+    }
     let said = node.observations.iter().find(|o| {
         o.certainty == Certainty::Component
             && o.signature

@@ -11,7 +11,7 @@ use netsnap_bundle::names;
 use crate::decode::text::kubectl_get::TablesText;
 use crate::decode::text::link_manager;
 use crate::decode::text::shapes::Shape;
-use crate::decode::text::{TextContent, TextKind};
+use crate::decode::text::{TextContent, TextKind, TextPiece};
 use crate::diagnose::Evidence;
 use crate::load::Bundle;
 use crate::observe::{Certainty, FactKind, Observation};
@@ -43,28 +43,35 @@ pub fn collect(bundle: &Bundle) -> Vec<Observation> {
     } else {
         for f in bundle.pasted() {
             for p in f.pieces() {
-                out.extend(
-                    signatures::scan(&p.piece.body, &f.path, p.piece.first_line)
-                        .into_iter()
-                        .map(|m| m.observation),
-                );
-                if let TextContent::KubectlTables(t) = &p.content {
-                    tables(t, &f.path, &mut out);
-                }
-                if p.kind == TextKind::Shown(Shape::LinkManager) {
-                    for m in link_manager::managed_links(&p.piece.body) {
-                        let line = p.piece.first_line + m.line;
-                        let excerpt = p.piece.body.lines().nth(m.line).unwrap_or_default();
-                        out.push(Observation::new(
-                            FactKind::LinkManaged,
-                            m.device,
-                            format!("{}: {}", m.manager, m.detail),
-                            Certainty::Tool,
-                            Evidence::new(&f.path, format!("line {line}"), excerpt.trim()),
-                        ));
-                    }
-                }
+                out.extend(of_piece(p, &f.path));
             }
+        }
+    }
+    out
+}
+
+/// What one pasted piece states: its known messages, and the rows of listings that state facts
+/// by themselves (kubectl tables, Cilium's listings, the links a network manager manages).
+pub fn of_piece(p: &TextPiece, file: &str) -> Vec<Observation> {
+    let mut out: Vec<Observation> = signatures::scan(&p.piece.body, file, p.piece.first_line)
+        .into_iter()
+        .map(|m| m.observation)
+        .collect();
+    if let TextContent::KubectlTables(t) = &p.content {
+        tables(t, file, &mut out);
+    }
+    cilium_rows(&p.piece.body, file, p.piece.first_line, &mut out);
+    if p.kind == TextKind::Shown(Shape::LinkManager) {
+        for m in link_manager::managed_links(&p.piece.body) {
+            let line = p.piece.first_line + m.line;
+            let excerpt = p.piece.body.lines().nth(m.line).unwrap_or_default();
+            out.push(Observation::new(
+                FactKind::LinkManaged,
+                m.device,
+                format!("{}: {}", m.manager, m.detail),
+                Certainty::Tool,
+                Evidence::new(file, format!("line {line}"), excerpt.trim()),
+            ));
         }
     }
     out
@@ -141,4 +148,41 @@ fn qualified(namespace: &str, name: &str) -> String {
 /// The observations of `kind`.
 pub fn of_kind(all: &[Observation], kind: FactKind) -> impl Iterator<Item = &Observation> {
     all.iter().filter(move |o| o.kind == kind)
+}
+
+/// Rows of Cilium's own listings: `cilium service list` (`ID  Frontend  Service Type  Backend`,
+/// the NodePort frontends its kube-proxy replacement serves) and `cilium-dbg statedb
+/// node-addresses` (`Address  NodePort  Primary  DeviceName`: whether an address serves
+/// NodePorts; cilium `pkg/datapath/tables/node_address.go`).
+fn cilium_rows(body: &str, file: &str, first_line: usize, out: &mut Vec<Observation>) {
+    static FRONTEND: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    static ADDRESS: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let frontend = FRONTEND
+        .get_or_init(|| regex::Regex::new(r"^\s*\d+\s+(\S+:\d+)\s+NodePort\s").ok())
+        .as_ref();
+    let address = ADDRESS
+        .get_or_init(|| {
+            regex::Regex::new(r"^([0-9A-Fa-f.:]+)\s+(true|false)\s+(true|false)\s+(\S+)\s*$").ok()
+        })
+        .as_ref();
+    for (i, line) in body.lines().enumerate() {
+        let cite = || Evidence::new(file, format!("line {}", first_line + i), line.trim());
+        if let Some(c) = frontend.and_then(|re| re.captures(line)) {
+            out.push(Observation::new(
+                FactKind::NodePortFrontend,
+                &c[1],
+                "",
+                Certainty::Tool,
+                cite(),
+            ));
+        } else if let Some(c) = address.and_then(|re| re.captures(line)) {
+            out.push(Observation::new(
+                FactKind::CiliumNodeAddress,
+                &c[1],
+                format!("nodeport={} dev={}", &c[2], &c[4]),
+                Certainty::Tool,
+                cite(),
+            ));
+        }
+    }
 }

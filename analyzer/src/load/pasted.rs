@@ -420,7 +420,10 @@ pub fn is_read(piece: &TextPiece) -> bool {
         TextContent::KubectlDescribe(d) => !d.services.is_empty() || !d.nodes.is_empty(),
         _ => false,
     };
+    let states_facts = matches!(piece.kind, TextKind::Shown(_))
+        && !crate::diagnose::observations::of_piece(piece, "").is_empty();
     typed
+        || states_facts
         || derived_path(piece).is_some()
         || piece.piece.command.as_deref().and_then(cat_path).is_some()
         || piece

@@ -123,7 +123,7 @@ const FORMS: &[(Shape, &str)] = &[
     ),
     (
         Shape::CiliumStatus,
-        r"Cluster health:|KubeProxyReplacement:|cilium-dbg|^\s*Name\s+IP\s+Reachable|Cilium:\s+(Ok|Failure)|# Address\s+NodePort\s+Primary|^\S+\s+(true|false)\s+(true|false)\s+\S+$",
+        r"Cluster health:|KubeProxyReplacement:|cilium-dbg|^\s*Name\s+IP\s+Reachable|Cilium:\s+(Ok|Failure)|# Address\s+NodePort\s+Primary|^\S+\s+(true|false)\s+(true|false)\s+\S+$|^\s*\d+\s+\S+:\d+\s+(ClusterIP|NodePort|LoadBalancer|ExternalIPs|HostPort|LocalRedirect)\s|^\s+\d+ => \S+:\d+",
     ),
     (
         Shape::LinkManager,

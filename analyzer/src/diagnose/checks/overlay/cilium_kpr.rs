@@ -9,12 +9,15 @@
 //! bundle holds it (`k8s/configmap-kube-system-cilium-config.yaml`) and otherwise says it
 //! cannot conclude.
 
+use std::net::IpAddr;
+
 use super::cni_evidence::{internal_ipv4, pods_labelled, this_node};
 use crate::diagnose::checks::{Check, CheckInfo};
 use crate::diagnose::facts::ClusterFacts;
 use crate::diagnose::{
     Confidence, Context, Evidence, FixAction, FixStep, Layer, Severity, Verdicts,
 };
+use crate::observe::{FactKind, Observation};
 
 pub const INFO: CheckInfo = CheckInfo {
     id: "cilium-kpr-device",
@@ -49,12 +52,26 @@ fn device_matches(entry: &str, dev: &str) -> bool {
 
 fn run(cx: &Context<'_>) -> Verdicts {
     let in_use = pods_labelled(cx, "k8s-app", "cilium").next().is_some()
-        || cx.node.link("cilium_host").is_some();
+        || cx.node.link("cilium_host").is_some()
+        || cx
+            .node
+            .observed(FactKind::NodePortFrontend)
+            .next()
+            .is_some()
+        || cx
+            .node
+            .observed(FactKind::CiliumNodeAddress)
+            .next()
+            .is_some();
     if !in_use {
         return Verdicts::clear(
             "does not apply: Cilium is not in use here (no cilium pod, no cilium_host device)",
             Vec::new(),
         );
+    }
+    // Cilium's own view, when pasted, says which addresses serve NodePorts.
+    if let Some(v) = judge_cilium_state(cx) {
+        return v;
     }
     let Some(cm) = cx
         .cluster
@@ -183,4 +200,107 @@ mod tests {
         assert!(device_matches("eth0+", "eth0.100"));
         assert!(!device_matches("ens+", "eth0"));
     }
+}
+
+/// A node address that does not serve NodePorts by Cilium's own listings: one its node-address
+/// table marks `NodePort false` on a real device (a secondary address such as a keepalived
+/// VIP: only the device's primary address, or those of `nodeport-addresses`, serve;
+/// cilium#37691), or the address the node's default route takes as its source while `cilium
+/// service list` has NodePort frontends for other addresses only (an address on a device
+/// Cilium is not attached to, such as lo; cilium#12317). None when nothing of the kind was
+/// pasted.
+fn judge_cilium_state(cx: &Context<'_>) -> Option<Verdicts> {
+    let rows: Vec<&Observation> = cx.node.observed(FactKind::CiliumNodeAddress).collect();
+    let frontends: Vec<&Observation> = cx.node.observed(FactKind::NodePortFrontend).collect();
+    if rows.is_empty() && frontends.is_empty() {
+        return None;
+    }
+    let global = |a: &str| {
+        a.parse::<IpAddr>().is_ok_and(|ip| match ip {
+            IpAddr::V4(v) => !v.is_loopback() && !v.is_unspecified() && !v.is_link_local(),
+            IpAddr::V6(v) => {
+                !v.is_loopback() && !v.is_unspecified() && (v.segments()[0] & 0xffc0) != 0xfe80
+            }
+        })
+    };
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    for o in &rows {
+        let dev = o.value.split("dev=").nth(1).unwrap_or("");
+        let real_device =
+            !dev.is_empty() && dev != "*" && !dev.starts_with("cilium_") && !dev.starts_with("lxc");
+        let serves = rows
+            .iter()
+            .any(|r| r.subject == o.subject && r.value.starts_with("nodeport=true"));
+        if real_device && global(&o.subject) && o.value.starts_with("nodeport=false") && !serves {
+            missing.push(format!("{} on {dev}", o.subject));
+            evidence.push(o.evidence.clone());
+        }
+    }
+    if !frontends.is_empty() {
+        let served: Vec<String> = frontends
+            .iter()
+            .filter_map(|o| {
+                o.subject
+                    .rsplit_once(':')
+                    .map(|(a, _)| a.trim_matches(['[', ']']).to_string())
+            })
+            .collect();
+        let sources = cx
+            .node
+            .routes
+            .as_ref()
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter(|r| r.dst == "default" || r.dst == "0.0.0.0/0");
+        for r in sources {
+            let Some(src) = r.prefsrc.as_deref() else {
+                continue;
+            };
+            if global(src)
+                && !served.iter().any(|s| s == src)
+                && !missing.iter().any(|m| m.starts_with(src))
+            {
+                missing.push(format!("{src} (the default route's source)"));
+                evidence.push(Evidence::new(
+                    netsnap_bundle::names::RTNL_ROUTES_V4,
+                    "default route",
+                    format!("default ... src {src}"),
+                ));
+                evidence.extend(frontends.iter().take(3).map(|o| o.evidence.clone()));
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Some(Verdicts::clear(
+            "Cilium serves NodePorts on every node address its listings show",
+            rows.iter()
+                .chain(&frontends)
+                .take(3)
+                .map(|o| o.evidence.clone())
+                .collect(),
+        ));
+    }
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        Confidence::Medium,
+        format!(
+            "Cilium's kube-proxy replacement does not serve NodePorts on {}",
+            missing.join(", ")
+        ),
+    );
+    f.detail = "Without kube-proxy, a NodePort exists only on the addresses Cilium's BPF \
+        programs serve: the primary addresses of the devices it attaches to (or those of \
+        nodeport-addresses). Clients reaching the node on another address (a secondary VIP, an \
+        address on lo or on a device Cilium is not attached to) are not translated to a backend."
+        .to_string();
+    f.evidence = evidence;
+    f.fix.push(FixStep::manual(
+        "Make Cilium serve the address: add its device to `devices` (or let Cilium detect the \
+         devices), or list the address's network in `nodeport-addresses`; then restart the \
+         cilium agents.",
+    ));
+    Some(Verdicts::found(f))
 }
