@@ -188,20 +188,6 @@ fn run(cx: &Context<'_>) -> Verdicts {
     Verdicts::found(f)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::device_matches;
-
-    #[test]
-    fn prefixes() {
-        assert!(device_matches("eth+", "eth0"));
-        assert!(device_matches("eth0", "eth0"));
-        assert!(!device_matches("eth0", "eth0.100"));
-        assert!(device_matches("eth0+", "eth0.100"));
-        assert!(!device_matches("ens+", "eth0"));
-    }
-}
-
 /// A node address that does not serve NodePorts by Cilium's own listings: one its node-address
 /// table marks `NodePort false` on a real device (a secondary address such as a keepalived
 /// VIP: only the device's primary address, or those of `nodeport-addresses`, serve;
@@ -303,4 +289,18 @@ fn judge_cilium_state(cx: &Context<'_>) -> Option<Verdicts> {
          cilium agents.",
     ));
     Some(Verdicts::found(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_matches;
+
+    #[test]
+    fn prefixes() {
+        assert!(device_matches("eth+", "eth0"));
+        assert!(device_matches("eth0", "eth0"));
+        assert!(!device_matches("eth0", "eth0.100"));
+        assert!(device_matches("eth0+", "eth0.100"));
+        assert!(!device_matches("ens+", "eth0"));
+    }
 }
