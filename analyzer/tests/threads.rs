@@ -12,7 +12,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-
 /// The share of threads the analyzer must get right, in percent. Raised as it improves; the
 /// target is 90.
 const MIN_RIGHT_PERCENT: usize = 19;

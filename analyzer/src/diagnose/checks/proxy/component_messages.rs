@@ -104,11 +104,25 @@ fn run(cx: &Context<'_>) -> Verdicts {
     }
     let mut j = Judgement::new();
     let mut seen: Vec<(&'static str, &str)> = Vec::new();
-    for o in &cx.node.observations {
-        let Some(sig) = o
-            .signature
+    let signature_of = |o: &Observation| {
+        o.signature
             .and_then(|id| signatures::all().find(|s| s.id == id))
-        else {
+    };
+    // Entries a message names alone. A message that upstream prints for several causes
+    // ("can't use the IPVS proxier: <why>", "Can't use ipvs proxier, trying iptables": modules,
+    // ipset, modprobe...) proves none of them by itself when the paste also holds the message
+    // that names which: kube-proxy logs the ipset failure, then gives up on IPVS.
+    let named_alone: Vec<&str> = cx
+        .node
+        .observations
+        .iter()
+        .filter(|o| decisive(o).is_some())
+        .filter_map(signature_of)
+        .filter(|s| s.catalog.len() == 1)
+        .map(|s| s.catalog[0])
+        .collect();
+    for o in &cx.node.observations {
+        let Some(sig) = signature_of(o) else {
             continue;
         };
         let Some(entry) = sig.catalog.first().copied() else {
@@ -117,6 +131,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
         let Some(severity) = decisive(o) else {
             continue;
         };
+        if sig.catalog.len() > 1 && sig.catalog.iter().any(|c| named_alone.contains(c)) {
+            continue;
+        }
         // kube-proxy logs modprobe failures it may ignore (no /lib/modules in its container):
         // only a module that is not there now makes one decisive.
         let module_there = |m: &str| {
@@ -137,6 +154,10 @@ fn run(cx: &Context<'_>) -> Verdicts {
         if about_modules && module_there(module) {
             continue;
         }
+        // Without a module list, kube-proxy's "not loaded" may mean built in: releases before
+        // the fix of kubernetes#63801 read only the loaded modules.
+        let unsure = about_modules && matches!(cx.node.module(module), ModuleStatus::Unknown);
+        let severity = if unsure { Severity::Warning } else { severity };
         if seen.contains(&(entry, sig.id)) {
             continue;
         }
@@ -150,7 +171,15 @@ fn run(cx: &Context<'_>) -> Verdicts {
             &INFO,
             severity,
             Confidence::High,
-            format!("{title}: {} says so", sig.component.name()),
+            if unsure {
+                format!(
+                    "{title}: {} says so (unless the modules are built into the kernel, which \
+                     older releases did not look for)",
+                    sig.component.name()
+                )
+            } else {
+                format!("{title}: {} says so", sig.component.name())
+            },
         );
         f.catalog = entry;
         f.subject = Some(format!("{entry} {}", sig.id));
