@@ -139,6 +139,20 @@ pub enum FactKind {
     /// A node address as Cilium sees it (`cilium-dbg statedb node-addresses`). subject: the
     /// address, value: `nodeport=true|false dev=DEVICE`.
     CiliumNodeAddress,
+    /// A Service port has endpoints, but none on this node for external traffic
+    /// (externalTrafficPolicy: Local): kube-proxy drops what arrives for it here. subject:
+    /// `namespace/name`, value: the address or port turned away as printed.
+    ServiceNoLocalEndpoints,
+    /// The kernel lacks an nf_tables expression a ruleset uses: nft could not add a rule
+    /// holding it. subject: the expression (`fib`, `numgen`), value: nft's error.
+    NftExpressionUnsupported,
+    /// A host firewall manager's state as its status command prints it. subject: `ufw` or
+    /// `firewalld`, value: `active` or `inactive`.
+    FirewallState,
+    /// What a host firewall manager's status lists as allowed. subject: `ufw` or `firewalld`,
+    /// value: the port spec as printed (`443`, `22/tcp`, `30000:32767/tcp`), or `from <source>`
+    /// for a rule that allows every port from a source.
+    FirewallAllows,
 }
 
 /// How the statement was made, strongest first: a kernel's own state outranks a tool's

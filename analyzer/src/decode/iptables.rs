@@ -194,10 +194,48 @@ pub fn parse_iptables_save_bytes(input: &[u8]) -> IptablesSave {
     parse_iptables_save(&String::from_utf8_lossy(input))
 }
 
+/// The table of rules pasted without their `*table` line (`iptables-save | grep FORWARD`): nat
+/// when a rule's target exists only there (DNAT, SNAT, MASQUERADE, REDIRECT, kube-proxy's
+/// service and endpoint chains), else filter, where the rules people cut out for a ticket
+/// (FORWARD, INPUT, REJECT, kube-proxy's `has no endpoints`) live. None when the text has any
+/// `*table` line (rules before it are outside a table, as iptables-restore says).
+fn fragment_table(text: &str) -> Option<&'static str> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let first = lines.next()?;
+    if !first.starts_with("-A ") || text.lines().any(|l| l.trim_start().starts_with('*')) {
+        return None;
+    }
+    const NAT_TARGETS: &[&str] = &["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "KUBE-MARK-MASQ"];
+    let nat = std::iter::once(first)
+        .chain(lines)
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let j = words.iter().position(|w| *w == "-j" || *w == "--jump")?;
+            words.get(j + 1).copied()
+        })
+        .any(|t| {
+            NAT_TARGETS.contains(&t) || t.starts_with("KUBE-SVC-") || t.starts_with("KUBE-SEP-")
+        });
+    Some(if nat { "nat" } else { "filter" })
+}
+
 /// Decodes `iptables-save` output (or an `iptables-restore` file). Linear in the input.
 pub fn parse_iptables_save(text: &str) -> IptablesSave {
     let mut out = IptablesSave::default();
-    let mut current: Option<Table> = None;
+    let mut current: Option<Table> = fragment_table(text).map(|name| {
+        out.warnings.push(Note {
+            line: 0,
+            text: format!("no *table line: the rules were read as table {name} (by their targets)"),
+        });
+        Table {
+            name: name.to_string(),
+            line: 0,
+            ..Table::default()
+        }
+    });
     for (i, line) in text.split('\n').enumerate() {
         let n = i + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);

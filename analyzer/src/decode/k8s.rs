@@ -1036,6 +1036,22 @@ fn classify(
             .or_insert_with(|| Value::from(api_version));
         map.entry("kind").or_insert_with(|| Value::from(kind));
     }
+    // `kubectl get configmap -o yaml` prints apiVersion, data, kind, metadata in that order: a
+    // paste cut inside data has no kind. A data key config.conf holding a
+    // KubeProxyConfiguration is kube-proxy's ConfigMap (kubernetes#92033 pasted one so).
+    if !map.contains_key("kind") {
+        let kube_proxy = map
+            .get("data")
+            .and_then(|d| d.get(KUBE_PROXY_CONFIG_KEY))
+            .and_then(Value::as_str)
+            .is_some_and(|c| {
+                c.lines()
+                    .any(|l| l.trim() == "kind: KubeProxyConfiguration")
+            });
+        if kube_proxy {
+            map.insert("kind".to_string(), Value::from("ConfigMap"));
+        }
+    }
     let id = object_id(&map);
     if let Some(Value::Array(_)) = map.get("items") {
         if is_list_kind(&id.kind) {
@@ -1199,7 +1215,16 @@ impl ClusterState {
                 }
                 K8sObject::ConfigMap(o) => {
                     let meta = &o.metadata;
-                    if (meta.namespace.as_str(), meta.name.as_str()) == KUBE_PROXY_CONFIGMAP {
+                    // A pasted ConfigMap cut before its metadata is kube-proxy's when its
+                    // config.conf says it is a KubeProxyConfiguration.
+                    let unnamed_kube_proxy = meta.name.is_empty()
+                        && o.data.get(KUBE_PROXY_CONFIG_KEY).is_some_and(|c| {
+                            c.lines()
+                                .any(|l| l.trim() == "kind: KubeProxyConfiguration")
+                        });
+                    if (meta.namespace.as_str(), meta.name.as_str()) == KUBE_PROXY_CONFIGMAP
+                        || unnamed_kube_proxy
+                    {
                         self.file_kube_proxy_config(&o);
                     }
                     upsert(

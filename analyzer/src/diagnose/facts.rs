@@ -831,7 +831,25 @@ fn pasted_listings(bundle: &Bundle, saves: &[IptablesDump]) -> Vec<IptablesDump>
             if saves.iter().any(|d| d.family == family) {
                 continue;
             }
-            match out.iter_mut().find(|d| d.family == family) {
+            // `iptables-legacy -L` and `iptables-nft -L` show one backend each, and plain
+            // `iptables -L` whichever the host's alternative points to: listings of different
+            // tools are different views, never one table (k3s#1114 pasted FORWARD from both).
+            let variant = listing_backend(p.piece.command.as_deref());
+            let mut save = t.save.clone();
+            if let Some((program, backend)) = variant {
+                save.header = Some(crate::decode::iptables::Header {
+                    line: p.piece.first_line,
+                    text: p.piece.command.clone().unwrap_or_default(),
+                    program: program.to_string(),
+                    version: None,
+                    backend,
+                });
+            }
+            let same = |d: &IptablesDump| {
+                d.family == family
+                    && d.save.header.as_ref().map(|h| h.backend) == variant.map(|(_, b)| b)
+            };
+            match out.iter_mut().find(|d| same(d)) {
                 Some(d) => {
                     d.save.tables.extend(t.save.tables.iter().cloned());
                     if !d.artifact.split(" + ").any(|a| a == f.path) {
@@ -841,12 +859,29 @@ fn pasted_listings(bundle: &Bundle, saves: &[IptablesDump]) -> Vec<IptablesDump>
                 None => out.push(IptablesDump {
                     artifact: f.path.clone(),
                     family,
-                    save: t.save.clone(),
+                    save,
                 }),
             }
         }
     }
     out
+}
+
+/// The backend a listing's command names: `iptables-legacy` / `iptables-nft` (and their ip6
+/// forms); None for plain `iptables`, whose backend the listing does not say.
+fn listing_backend(
+    command: Option<&str>,
+) -> Option<(&'static str, crate::decode::iptables::Backend)> {
+    use crate::decode::iptables::Backend;
+    let tool = command?
+        .split_whitespace()
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+        .find(|w| w.starts_with("iptables") || w.starts_with("ip6tables"))?;
+    match tool.split_once('-').map(|(_, v)| v) {
+        Some("legacy") => Some(("iptables-legacy", Backend::Legacy)),
+        Some("nft") => Some(("iptables-nft", Backend::NfTables)),
+        _ => None,
+    }
 }
 
 fn missing(bundle: &Bundle, path: &str) -> Option<Missing> {

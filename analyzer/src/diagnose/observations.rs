@@ -61,6 +61,9 @@ pub fn of_piece(p: &TextPiece, file: &str) -> Vec<Observation> {
         tables(t, file, &mut out);
     }
     cilium_rows(&p.piece.body, file, p.piece.first_line, &mut out);
+    if p.kind == TextKind::Shown(Shape::FirewallStatus) {
+        firewall_status(&p.piece, file, &mut out);
+    }
     if p.kind == TextKind::Shown(Shape::LinkManager) {
         for m in link_manager::managed_links(&p.piece.body) {
             let line = p.piece.first_line + m.line;
@@ -183,6 +186,85 @@ fn cilium_rows(body: &str, file: &str, first_line: usize, out: &mut Vec<Observat
                 Certainty::Tool,
                 cite(),
             ));
+        }
+    }
+}
+
+/// What `ufw status` and `firewall-cmd --list-all` state: whether the firewall is active, and
+/// what it allows. `ufw status` prints `Status: active|inactive`, then one `To  Action  From`
+/// row per rule (`443  ALLOW  Anywhere`, `22/tcp (v6)  ALLOW IN  Anywhere (v6)`,
+/// `Anywhere  ALLOW  10.0.0.0/8`); `firewall-cmd --list-all` prints `<zone> (active)` and
+/// `ports: 6443/tcp 10250/tcp` (ufw's `ufw.py` status; firewalld's `firewall-cmd`).
+fn firewall_status(piece: &crate::decode::text::Piece, file: &str, out: &mut Vec<Observation>) {
+    let cite = |line: usize, excerpt: &str| {
+        Evidence::new(file, format!("line {line}"), excerpt.trim().to_string())
+    };
+    let mut firewalld = false;
+    for (n, line) in piece.numbered_lines() {
+        let t = line.trim();
+        if let Some(state) = t.strip_prefix("Status: ") {
+            let state = state.trim();
+            if state == "active" || state == "inactive" {
+                out.push(Observation::new(
+                    FactKind::FirewallState,
+                    "ufw",
+                    state,
+                    Certainty::Tool,
+                    cite(n, t),
+                ));
+            }
+            continue;
+        }
+        let words: Vec<&str> = t.split_whitespace().collect();
+        if let Some(i) = words.iter().position(|w| *w == "ALLOW") {
+            // `To` is everything before the action, less ` (v6)`.
+            let to: Vec<&str> = words[..i]
+                .iter()
+                .copied()
+                .filter(|w| *w != "(v6)")
+                .collect();
+            let from: Vec<&str> = words[i + 1..]
+                .iter()
+                .copied()
+                .filter(|w| !matches!(*w, "IN" | "FWD" | "(v6)"))
+                .collect();
+            let value = match (to.as_slice(), from.first()) {
+                (["Anywhere"], Some(src)) if *src != "Anywhere" => format!("from {src}"),
+                ([port], _) => (*port).to_string(),
+                _ => continue,
+            };
+            out.push(Observation::new(
+                FactKind::FirewallAllows,
+                "ufw",
+                value,
+                Certainty::Tool,
+                cite(n, t),
+            ));
+            continue;
+        }
+        if t.ends_with("(active)") && !t.contains(':') {
+            firewalld = true;
+            out.push(Observation::new(
+                FactKind::FirewallState,
+                "firewalld",
+                "active",
+                Certainty::Tool,
+                cite(n, t),
+            ));
+            continue;
+        }
+        if firewalld {
+            if let Some(ports) = t.strip_prefix("ports:") {
+                for p in ports.split_whitespace() {
+                    out.push(Observation::new(
+                        FactKind::FirewallAllows,
+                        "firewalld",
+                        p,
+                        Certainty::Tool,
+                        cite(n, t),
+                    ));
+                }
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 use netsnap_bundle::names;
 use serde::Serialize;
 
-use crate::decode::text::TextKind;
+use crate::decode::text::{LogSource, TextKind};
 use crate::load::pasted::{is_read, PASTED_DIR};
 use crate::load::Bundle;
 
@@ -73,6 +73,7 @@ fn holds_node_state(bundle: &Bundle) -> bool {
             (!is_cluster_kind(&p.kind) && !is_unknown(&p.kind))
                 || is_node_file(p)
                 || (is_agent_log(&p.kind) && !objects)
+                || (is_node_agent_log(&p.kind) && !names_pods(&p.piece.body))
         });
     }
     let pasted_prefix = format!("{PASTED_DIR}/");
@@ -138,6 +139,26 @@ fn is_node_file(piece: &crate::decode::text::TextPiece) -> bool {
 /// its BGP sessions, the modules it missed), and only the node checks read that.
 fn is_agent_log(kind: &TextKind) -> bool {
     matches!(kind, TextKind::Klog(_) | TextKind::CalicoLog)
+}
+
+/// Pasted logs of the agents that run on every node and program it: kube-proxy (a DaemonSet
+/// pod or a systemd unit per node), flannel's and calico-node's DaemonSet pods. What they say
+/// (ipset missing, a table that does not load, an nft that crashes, the interface chosen) is
+/// about the node they ran on, so a paste of them is a node's evidence even with nothing else:
+/// the collector keeps such logs under `k8s/`, but it also collects the node they speak of.
+/// Logs gathered across the cluster (`--prefix`ed with their pods) stay cluster scope.
+fn is_node_agent_log(kind: &TextKind) -> bool {
+    matches!(
+        kind,
+        TextKind::Klog(LogSource::KubeProxy | LogSource::Flannel) | TextKind::CalicoLog
+    )
+}
+
+/// Whether a log's lines carry `kubectl logs --prefix`'s `[pod/<pod>/<container>]`: the logs
+/// of a DaemonSet's pods across the cluster, as the collector gathers them under `k8s/`, not
+/// one node's.
+fn names_pods(body: &str) -> bool {
+    body.lines().any(|l| l.trim_start().starts_with("[pod/"))
 }
 
 fn is_unknown(kind: &TextKind) -> bool {

@@ -102,6 +102,11 @@ impl Judgement {
         self.0.push(Verdict::Found(f));
     }
 
+    /// Whether anything was found so far.
+    pub fn has_found(&self) -> bool {
+        self.0.iter().any(|v| matches!(v, Verdict::Found(_)))
+    }
+
     pub fn cannot(&mut self, n: NotConcluded) {
         self.0.push(Verdict::Cannot(n));
     }

@@ -40,4 +40,25 @@ pub const SIGNATURES: &[Signature] = &[
             r#"time="2021-03-01T10:00:00Z" level=info msg="waiting for node agent-1 CIDR not assigned yet""#,
         ],
     },
+    Signature {
+        id: "k3s-sysctl-missing",
+        component: Component::K3s,
+        versions: "v0.1.0 –",
+        sources: &[
+            "https://github.com/k3s-io/k3s/blob/v1.29.0%2Bk3s1/pkg/agent/syssetup/setup.go",
+            "https://github.com/openeverest/openeverest/pull/3181",
+        ],
+        // k3s (and rke2, through the same agent code) sets the bridge sysctls at start; the
+        // file under /proc/sys/net/bridge exists only while br_netfilter is loaded, so its
+        // absence means bridged pod traffic bypasses iptables.
+        pattern: r"Failed to set sysctl: open /proc/sys/(?P<key>net/bridge/bridge-nf-call-ip6?tables): no such file or directory",
+        kind: FactKind::Sysctl,
+        subject: Part::Capture("key"),
+        value: Part::Fixed("not-1"),
+        certainty: Certainty::Component,
+        catalog: &["C22"],
+        examples: &[
+            r#"level=error msg="Failed to set sysctl: open /proc/sys/net/bridge/bridge-nf-call-iptables: no such file or directory""#,
+        ],
+    },
 ];

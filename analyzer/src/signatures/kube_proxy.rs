@@ -838,4 +838,75 @@ pub const SIGNATURES: &[Signature] = &[
         catalog: &["C06"],
         examples: &[r#"Error removing iptables rules in ipvs proxier: error deleting chain "KUBE-MARK-MASQ": exit status 1: iptables: Too many links."#],
     },
+    Signature {
+        id: "kube-proxy-nft-crashed",
+        component: Component::KubeProxy,
+        versions: "v1.29.0 – (nftables mode; knftables runs the image's nft)",
+        sources: &[
+            k8s!("v1.33.0/pkg/proxy/nftables/proxier.go"),
+            "https://github.com/kubernetes-sigs/knftables/blob/v0.0.18/exec.go",
+            "https://github.com/kubernetes/kubernetes/issues/136786",
+        ],
+        // knftables wraps nft's exit as "failed to run nft: <err>"; a signal is nft crashing
+        // on the ruleset it lists, which a newer nft on the host wrote in a form the image's
+        // older nft cannot parse (kubernetes#136786): every sync fails.
+        pattern: r#"(?:failed to run nft: |"nftables sync failed" err=")signal: (?P<sig>segmentation fault|aborted)"#,
+        kind: FactKind::NftablesFailed,
+        subject: Part::Fixed("kube-proxy"),
+        value: Part::Capture("sig"),
+        certainty: Certainty::Component,
+        catalog: &["C43"],
+        examples: &[
+            r#"E0205 20:24:21.385767       1 proxier.go:1217] "Failed to list existing sets" err="failed to run nft: signal: segmentation fault (core dumped)" ipFamily="IPv4""#,
+            r#"E0205 20:24:22.721950       1 proxier.go:1788] "nftables sync failed" err="signal: segmentation fault (core dumped)" ipFamily="IPv4""#,
+        ],
+    },
+    Signature {
+        id: "kube-proxy-rule-no-endpoints",
+        component: Component::KubeProxy,
+        versions: "v1.2.0 – (iptables: the REJECT rule's comment; nftables v1.29.0 –: the no-endpoint map element)",
+        sources: &[
+            k8s!("v1.20.0/pkg/proxy/iptables/proxier.go"),
+            k8s!("v1.33.0/pkg/proxy/nftables/proxier.go"),
+            "https://github.com/kubernetes/kubernetes/issues/97360",
+        ],
+        // kube-proxy writes these only for a Service port without any endpoint: in iptables
+        // mode a REJECT commented "<ns>/<svc>:<port> has no endpoints", in nftables mode a
+        // no-endpoint-services/-nodeports element whose verdict is `goto reject-chain`.
+        pattern: r#"(?:--comment "?(?P<ns>[a-z0-9][a-z0-9.-]*)/(?P<name>[a-z0-9][a-z0-9.-]*)(?::[\w.-]*)? has no endpoints"? .*-j REJECT|comment "(?P<nns>[a-z0-9][a-z0-9.-]*)/(?P<nname>[a-z0-9][a-z0-9.-]*)(?::[\w.-]*)?" : goto reject-chain)"#,
+        kind: FactKind::ServiceNoEndpoints,
+        subject: Part::Join(&["ns", "name", "nns", "nname"], "/"),
+        value: Part::None,
+        certainty: Certainty::Tool,
+        catalog: &["C16"],
+        examples: &[
+            r#"-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/traefik-1566557461:http has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 32445 -j REJECT --reject-with icmp-port-unreachable"#,
+            r#"-A KUBE-SERVICES -d 10.96.45.2/32 -p tcp -m comment --comment "default/web:http has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable"#,
+            r#"                             10.96.0.20 . tcp . 80 comment "default/web:http" : goto reject-chain,"#,
+        ],
+    },
+    Signature {
+        id: "kube-proxy-rule-no-local-endpoints",
+        component: Component::KubeProxy,
+        versions: "v1.24.0 – (iptables: the DROP rule's comment; nftables v1.29.0 –: the no-endpoint map element)",
+        sources: &[
+            k8s!("v1.26.0/pkg/proxy/iptables/proxier.go"),
+            k8s!("v1.33.0/pkg/proxy/nftables/proxier.go"),
+            "https://github.com/kubernetes/kubernetes/issues/131765",
+        ],
+        // A Service port with endpoints, none of them on this node, and externalTrafficPolicy
+        // Local: external traffic to it is dropped here. iptables: DROP commented "<ns>/<svc>:
+        // <port> has no local endpoints"; nftables: a no-endpoint map element `: drop` (its
+        // `externalTrafficFilterVerdict`).
+        pattern: r#"(?:--comment "?(?P<ns>[a-z0-9][a-z0-9.-]*)/(?P<name>[a-z0-9][a-z0-9.-]*)(?::[\w.-]*)? (?P<how>has no local endpoints)"? .*-j DROP|(?P<key>(?:[0-9a-f.:]+ \. )?(?:tcp|udp|sctp) \. \d+) comment "(?P<nns>[a-z0-9][a-z0-9.-]*)/(?P<nname>[a-z0-9][a-z0-9.-]*)(?::[\w.-]*)?" : drop\b)"#,
+        kind: FactKind::ServiceNoLocalEndpoints,
+        subject: Part::Join(&["ns", "name", "nns", "nname"], "/"),
+        value: Part::Join(&["key", "how"], ""),
+        certainty: Certainty::Tool,
+        catalog: &["C19"],
+        examples: &[
+            r#"                             10.88.1.2 . tcp . 80 comment "sys-ingress-priv/internal-ingress-controller-v2:web" : drop,"#,
+            r#"-A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "default/web:http has no local endpoints" -j DROP"#,
+        ],
+    },
 ];

@@ -92,13 +92,18 @@ pub const SIGNATURES: &[Signature] = &[
         component: Component::Iptables,
         versions: "v1.8.0 –",
         sources: &["https://git.netfilter.org/iptables/tree/iptables/xtables-save.c?h=v1.8.7"],
-        pattern: r"# Warning: ip6?tables-legacy tables present",
+        // iptables-nft-save prints it as a comment; `iptables -L` (nft) prints it after the
+        // listing without the `# ` (xshared.c, `nft_check_xt_legacy`).
+        pattern: r"(?:# )?Warning: ip6?tables-legacy tables present",
         kind: FactKind::IptablesLegacyTablesPresent,
         subject: Part::None,
         value: Part::None,
         certainty: Certainty::Tool,
         catalog: &["C08"],
-        examples: &["# Warning: iptables-legacy tables present, use iptables-legacy-save to see them"],
+        examples: &[
+            "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them",
+            "Warning: iptables-legacy tables present, use iptables-legacy to see them",
+        ],
     },
     Signature {
         id: "iptables-table-missing",
@@ -156,13 +161,17 @@ pub const SIGNATURES: &[Signature] = &[
         component: Component::Iptables,
         versions: "v1.4.0 –",
         sources: &["https://git.netfilter.org/iptables/tree/libxtables/xtables.c?h=v1.8.7"],
-        pattern: r"Extension (?P<ext>\S+) revision (?P<rev>\d+) not supported, missing kernel module\?",
+        // iptables 1.8.8+ prints the warning without the question (rke2#8042).
+        pattern: r"Extension (?P<ext>\S+) revision (?P<rev>\d+) not supported(?:, missing kernel module\?)?",
         kind: FactKind::IptablesExtensionMissing,
         subject: Part::Capture("ext"),
         value: Part::Fixed("revision not supported by the kernel (module missing?)"),
         certainty: Certainty::Tool,
         catalog: &["C09"],
-        examples: &["Warning: Extension MARK revision 0 not supported, missing kernel module?"],
+        examples: &[
+            "Warning: Extension MARK revision 0 not supported, missing kernel module?",
+            "Warning: Extension MARK revision 0 not supported",
+        ],
     },
     Signature {
         id: "iptables-unknown-option",

@@ -245,7 +245,8 @@ fn rule(t: &str, verbose: bool) -> Option<RuleParts<'_>> {
             Some(a) => ("! ", a),
             None => ("", v),
         };
-        if a != "0.0.0.0/0" && a != "::/0" {
+        // `iptables -L` without -n prints `anywhere` for 0.0.0.0/0.
+        if a != "0.0.0.0/0" && a != "::/0" && a != "anywhere" {
             args.push(format!("{neg}{flag} {}", address(a)));
         }
     }

@@ -108,6 +108,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
         })
         .collect();
     if lines.is_empty() {
+        if let Some(v) = from_messages(cx) {
+            return v;
+        }
         return no_log_lines(cx, "failing iptables-restore");
     }
     let mut named: Vec<String> = Vec::new();
@@ -192,6 +195,127 @@ fn run(cx: &Context<'_>) -> Verdicts {
         "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
+}
+
+/// Kernel modules the iptables binaries need for kube-proxy's rules: the legacy tables
+/// (`ip_tables`, `iptable_*`) and the extensions (`xt_*`, `ipt_*`). iptables-nft needs no
+/// `ip_tables`/`iptable_*` (nf_tables holds its tables) but still loads the `xt_*` matches and
+/// targets through nft_compat.
+fn iptables_module(m: &str) -> Option<bool> {
+    let legacy_only = m == "ip_tables"
+        || m == "ip6_tables"
+        || m.starts_with("iptable_")
+        || m.starts_with("ip6table_");
+    let both = m.starts_with("xt_") || m.starts_with("ipt_") || m.starts_with("ip6t_");
+    (legacy_only || both).then_some(legacy_only)
+}
+
+/// The same failure from what a paste states on its own: iptables' errors about extensions,
+/// tables and restore lines (whichever component ran it, shown without kube-proxy's log
+/// around it), and modprobe failing to find a netfilter module iptables needs ("Module
+/// ip_tables not found in directory /lib/modules/...": the kernel has no such module).
+/// Pastes only: a native bundle's kube-proxy log is read above.
+fn from_messages(cx: &Context<'_>) -> Option<Verdicts> {
+    use crate::observe::FactKind as K;
+    if !cx.node.bundle.is_pasted() {
+        return None;
+    }
+    if cx.proxy_mode.as_ref().is_some_and(|m| m.mode == "nftables") {
+        return None;
+    }
+    let backend_nft = cx
+        .node
+        .observed(K::IptablesBackend)
+        .any(|o| o.value == "nf_tables");
+    let errors: Vec<&crate::observe::Observation> = cx
+        .node
+        .observations
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.kind,
+                K::IptablesRestoreFailed | K::IptablesExtensionMissing | K::IptablesTableMissing
+            )
+        })
+        .collect();
+    let unavailable: Vec<&crate::observe::Observation> = cx
+        .node
+        .observed(K::ModuleLoadFailed)
+        .filter(|o| o.value.contains("not found"))
+        .filter(|o| iptables_module(&o.subject).is_some_and(|legacy| !(legacy && backend_nft)))
+        .collect();
+    if errors.is_empty() && unavailable.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = Vec::new();
+    for o in &errors {
+        let from_subject = match o.kind {
+            K::IptablesTableMissing => module_for(&o.subject),
+            _ => module_for(o.subject.trim_start_matches('-')),
+        };
+        for m in from_subject
+            .into_iter()
+            .chain(modules_in_line(&o.evidence.excerpt))
+        {
+            if !named.contains(&m) {
+                named.push(m);
+            }
+        }
+    }
+    let absent: Vec<String> = unavailable.iter().map(|o| o.subject.clone()).collect();
+    let summary = if !absent.is_empty() {
+        format!(
+            "iptables cannot work on this node: the kernel has no {} module",
+            list_capped(&absent, 5)
+        )
+    } else if !named.is_empty() {
+        format!(
+            "iptables-restore fails on this node: the kernel refuses {}",
+            list_capped(&named, 5)
+        )
+    } else {
+        "iptables-restore fails on this node".to_string()
+    };
+    // An iptables error is the failure itself; a module modprobe cannot find is the failure
+    // only where the iptables in use needs it (legacy, or a backend not shown).
+    let severity = if errors.is_empty() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let mut f = cx.finding(&INFO, severity, Confidence::High, summary);
+    f.detail = "kube-proxy writes its rules per table in one iptables-restore transaction; a \
+        line the kernel refuses (an extension or table whose module is missing, or a revision \
+        the kernel does not support) fails the whole transaction, so Service rules are never \
+        programmed and kube-proxy's sync keeps failing (its health check then fails too). In \
+        iptables mode without the ip_tables module, iptables-legacy cannot open any table."
+        .to_string();
+    for o in errors.iter().chain(&unavailable).take(4) {
+        f.evidence.push(o.evidence.clone());
+    }
+    if !absent.is_empty() {
+        f.fix.push(FixStep::manual(format!(
+            "This kernel has no {}: install the kernel's extra modules package, boot a kernel \
+             with these netfilter options, or run kube-proxy in nftables mode \
+             (--proxy-mode=nftables, kernel 5.13 or later).",
+            absent.join(", ")
+        )));
+    }
+    if !named.is_empty() {
+        f.fix.push(FixStep::manual(format!(
+            "Check that {} can be loaded (modprobe, lsmod); a kernel update that broke an \
+             extension's revision needs a kernel without the regression.",
+            named.join(", ")
+        )));
+    }
+    f.fix.push(restart_node_pod(
+        cx,
+        "Restart kube-proxy on this node so it rewrites its rules.",
+        "kube-system",
+        "kube-proxy",
+        "k8s-app=kube-proxy",
+    ));
+    Some(Verdicts::found(f))
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
     if cx.proxy_mode.as_ref().is_none_or(|m| m.mode != "ipvs") {
         return cx.not_this_mode("ipvs");
     }
+    if let Some(v) = stated_by_kube_proxy(cx) {
+        return v;
+    }
     // Without ip_vs this is ipvs-modules-missing's finding.
     if !matches!(
         cx.node.module("ip_vs"),
@@ -188,4 +191,89 @@ fn run(cx: &Context<'_>) -> Verdicts {
         "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
+}
+
+/// Where no module list was pasted: kube-proxy configured with a scheduler other than rr whose
+/// every "add IPVS service" fails with ENOENT. kube-proxy got as far as adding virtual servers,
+/// so the IPVS netlink family (ip_vs) answers; the kernel's `ip_vs_add_service` returns ENOENT
+/// when `ip_vs_scheduler_get` finds no `ip_vs_<name>` (net/netfilter/ipvs/ip_vs_ctl.c,
+/// ip_vs_sched.c), and kube-proxy sets no persistence engine, the other lookup that fails that
+/// way. With rr the same text has other causes (kubernetes#121042), so only a configured
+/// scheduler counts (kubernetes#92033: `scheduler: sed`, ip_vs_sed not loaded).
+fn stated_by_kube_proxy(cx: &Context<'_>) -> Option<Verdicts> {
+    if !cx.node.bundle.is_pasted() {
+        return None;
+    }
+    let scheduler = cx
+        .cluster
+        .kube_proxy()
+        .map(|c| c.ipvs.scheduler.as_str())
+        .filter(|s| !s.is_empty() && *s != DEFAULT_SCHEDULER)?;
+    let module = format!("ip_vs_{scheduler}");
+    if !matches!(cx.node.module(&module), ModuleStatus::Unknown) {
+        return None;
+    }
+    let failed: Vec<_> = cx
+        .node
+        .observed(crate::observe::FactKind::ComponentError)
+        .filter(|o| {
+            o.signature
+                .is_some_and(|s| s.starts_with("kube-proxy-ipvs-add-service-failed"))
+                && o.value.ends_with("no such file or directory")
+        })
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Error,
+        Confidence::High,
+        format!(
+            "kube-proxy schedules IPVS with {scheduler}, and the kernel refuses every virtual \
+             server with it: {module} is missing"
+        ),
+    );
+    f.detail = format!(
+        "kube-proxy adds each Service as an IPVS virtual server with the {scheduler} scheduler. \
+         The kernel answers \"no such file or directory\" when it has no ip_vs_{scheduler} \
+         module to schedule with (ip_vs_scheduler_get finds none and request_module could not \
+         load it), so no Service gets a virtual server on this node."
+    );
+    let (locator, excerpt) = cx
+        .cluster
+        .find_line(KUBE_PROXY_CONFIGMAP_YAML, Some("ipvs:"), &["scheduler:"])
+        .map_or_else(
+            || {
+                (
+                    "data.config.conf ipvs.scheduler".to_string(),
+                    format!("scheduler: {scheduler}"),
+                )
+            },
+            |(n, l)| (format!("line {n} (ipvs.scheduler)"), l),
+        );
+    f.evidence.push(Evidence::new(
+        ClusterFacts::artifact(KUBE_PROXY_CONFIGMAP_YAML),
+        locator,
+        excerpt,
+    ));
+    f.evidence
+        .extend(failed.iter().take(3).map(|o| o.evidence.clone()));
+    let mut step = FixStep::manual(format!(
+        "Load {module} (and persist it in a modules-load.d file of our own), or set \
+         ipvs.scheduler in the kube-proxy ConfigMap to a scheduler the kernel has, such as rr."
+    ));
+    step.commands = vec![
+        format!("grep -w {module} /proc/modules /lib/modules/$(uname -r)/modules.builtin"),
+        format!("modprobe {module}"),
+    ];
+    f.fix.push(step);
+    f.fix.push(restart_node_pod(
+        cx,
+        "Restart kube-proxy on this node so it creates the virtual servers.",
+        "kube-system",
+        "kube-proxy",
+        "k8s-app=kube-proxy",
+    ));
+    Some(Verdicts::found(f))
 }

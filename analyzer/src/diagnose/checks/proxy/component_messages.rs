@@ -50,14 +50,6 @@ const NOT_UPLINKS: &[&str] = &[
     "dummy",
 ];
 
-/// Kinds that say IPVS (or kube-proxy) could not be used, whatever the reason the same line
-/// may also give.
-const WRAPPERS: &[FactKind] = &[
-    FactKind::IpvsUnavailable,
-    FactKind::ProxyModeFallback,
-    FactKind::ComponentNotRunning,
-];
-
 /// The severity of a message that proves its cause, or None when the message alone does not.
 fn decisive(o: &Observation) -> Option<Severity> {
     use FactKind as K;
@@ -113,25 +105,25 @@ fn run(cx: &Context<'_>) -> Verdicts {
     }
     let mut j = Judgement::new();
     let mut seen: Vec<(&'static str, &str)> = Vec::new();
-    // One line can match a wrapper ("can't use the IPVS proxier: <reason>") and the reason
-    // itself (ipset, a module): the reason is the cause, the wrapper only says IPVS is off.
-    let specific_on = |o: &Observation| {
-        cx.node.observations.iter().any(|other| {
-            other.evidence == o.evidence
-                && !WRAPPERS.contains(&other.kind)
-                && decisive(other).is_some()
-        })
+    let signature_of = |o: &Observation| {
+        o.signature
+            .and_then(|id| signatures::all().find(|s| s.id == id))
     };
-    for o in cx
+    // Entries a message names alone. A message that upstream prints for several causes
+    // ("can't use the IPVS proxier: <why>", "Can't use ipvs proxier, trying iptables": modules,
+    // ipset, modprobe...) proves none of them by itself when the paste also holds the message
+    // that names which: kube-proxy logs the ipset failure, then gives up on IPVS.
+    let named_alone: Vec<&str> = cx
         .node
         .observations
         .iter()
-        .filter(|o| !(WRAPPERS.contains(&o.kind) && specific_on(o)))
-    {
-        let Some(sig) = o
-            .signature
-            .and_then(|id| signatures::all().find(|s| s.id == id))
-        else {
+        .filter(|o| decisive(o).is_some())
+        .filter_map(signature_of)
+        .filter(|s| s.catalog.len() == 1)
+        .map(|s| s.catalog[0])
+        .collect();
+    for o in &cx.node.observations {
+        let Some(sig) = signature_of(o) else {
             continue;
         };
         let Some(entry) = sig.catalog.first().copied() else {
@@ -140,6 +132,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
         let Some(severity) = decisive(o) else {
             continue;
         };
+        if sig.catalog.len() > 1 && sig.catalog.iter().any(|c| named_alone.contains(c)) {
+            continue;
+        }
         // kube-proxy logs modprobe failures it may ignore (no /lib/modules in its container):
         // only a module that is not there now makes one decisive.
         let module_there = |m: &str| {
@@ -160,6 +155,10 @@ fn run(cx: &Context<'_>) -> Verdicts {
         if about_modules && module_there(module) {
             continue;
         }
+        // Without a module list, kube-proxy's "not loaded" may mean built in: releases before
+        // the fix of kubernetes#63801 read only the loaded modules.
+        let unsure = about_modules && matches!(cx.node.module(module), ModuleStatus::Unknown);
+        let severity = if unsure { Severity::Warning } else { severity };
         if seen.contains(&(entry, sig.id)) {
             continue;
         }
@@ -173,7 +172,15 @@ fn run(cx: &Context<'_>) -> Verdicts {
             &INFO,
             severity,
             Confidence::High,
-            format!("{title}: {} says so", sig.component.name()),
+            if unsure {
+                format!(
+                    "{title}: {} says so (unless the modules are built into the kernel, which \
+                     older releases did not look for)",
+                    sig.component.name()
+                )
+            } else {
+                format!("{title}: {} says so", sig.component.name())
+            },
         );
         f.catalog = entry;
         f.subject = Some(format!("{entry} {}", sig.id));

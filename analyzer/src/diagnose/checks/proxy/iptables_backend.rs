@@ -193,6 +193,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
     if let Some(n) = nft {
         old_nft_release(cx, n, &mut out);
     }
+    if cx.node.bundle.is_pasted() && !out.has_found() {
+        pasted_backends(cx, &dumps, &mut out);
+    }
     let why = match views.len() {
         0 => "no IPv4 iptables dump was read: nothing shows rules split between backends",
         1 => "one iptables backend holds the rules",
@@ -368,5 +371,149 @@ fn old_nft_release(cx: &Context<'_>, n: &View<'_>, out: &mut Judgement) {
         "Upgrade iptables on the host (1.8.3 or later) or switch the host to iptables-legacy, \
          then restart kube-proxy.",
     ));
+    out.found(f);
+}
+
+/// What pasted listings show of two backends, where no whole dump per backend was pasted:
+///
+/// - the same built-in chain listed by plain `iptables` and by `iptables-legacy` (or
+///   `iptables-nft`) with different policies: the two commands read different backends, so
+///   plain iptables uses the other one, and both hold filter rules. A DROP policy in one is not
+///   lifted by ACCEPT rules written into the other (k3s#1114: Docker's nft FORWARD DROP, the
+///   CNI's ACCEPTs in legacy).
+/// - iptables-nft's own warning that legacy tables are present (it prints it only when the
+///   legacy interface holds tables, `nft_check_xt_legacy` in iptables' xshared.c) beside a
+///   listing of the nf_tables side without any kube-proxy chain: kube-proxy's rules, if any,
+///   are in the legacy tables the host's tools do not show (kubernetes#107965).
+fn pasted_backends(cx: &Context<'_>, dumps: &[&IptablesDump], out: &mut Judgement) {
+    let listed = |d: &IptablesDump| {
+        d.save
+            .header
+            .as_ref()
+            .filter(|h| h.version.is_none())
+            .map(|h| (h.program.clone(), h.backend))
+    };
+    for named in dumps.iter().filter(|d| listed(d).is_some()) {
+        let Some((program, backend)) = listed(named) else {
+            continue;
+        };
+        for plain in dumps.iter().filter(|d| d.save.header.is_none()) {
+            for t in &named.save.tables {
+                let Some(pt) = plain.save.table(&t.name) else {
+                    continue;
+                };
+                for c in &t.chains {
+                    let Some(pc) = pt.chains.iter().find(|x| x.name == c.name) else {
+                        continue;
+                    };
+                    let (Some(a), Some(b)) = (&pc.policy, &c.policy) else {
+                        continue;
+                    };
+                    if a == b {
+                        continue;
+                    }
+                    let other = match backend {
+                        Backend::Legacy => Backend::NfTables,
+                        Backend::NfTables => Backend::Legacy,
+                    };
+                    let mut f = cx.finding(
+                        &INFO,
+                        Severity::Warning,
+                        Confidence::High,
+                        format!(
+                            "iptables and {program} show different {} {} chains (policy {a} \
+                             and {b}): the host's iptables uses the {} backend, and rules sit \
+                             in both",
+                            t.name,
+                            c.name,
+                            backend_name(other)
+                        ),
+                    );
+                    f.subject = Some(format!("{} {}", t.name, c.name));
+                    f.detail = "Each iptables binary reads and writes one kernel interface. \
+                        Both interfaces' chains run, each on its own: the ACCEPT rules kube-proxy \
+                        or the CNI wrote with one binary do not lift a DROP policy (Docker's, a \
+                        firewall's) set with the other, so forwarded pod and Service traffic is \
+                        dropped although one listing shows it accepted."
+                        .to_string();
+                    f.evidence.push(Evidence::new(
+                        plain.artifact.clone(),
+                        format!("chain {}", pc.name),
+                        format!("iptables: Chain {} (policy {a})", pc.name),
+                    ));
+                    f.evidence.push(Evidence::new(
+                        named.artifact.clone(),
+                        format!("chain {}", c.name),
+                        format!("{program}: Chain {} (policy {b})", c.name),
+                    ));
+                    fix(cx, &mut f);
+                    out.found(f);
+                    return;
+                }
+            }
+        }
+    }
+    let Some(w) = cx
+        .node
+        .observed(crate::observe::FactKind::IptablesLegacyTablesPresent)
+        .next()
+    else {
+        return;
+    };
+    // The listing the warning was printed with is the nf_tables side (plain iptables being
+    // iptables-nft there); a pasted dump of it without kube-proxy chains.
+    let Some(n) = dumps.iter().find(|d| {
+        d.artifact.split(" + ").any(|a| a == w.evidence.artifact)
+            && d.save
+                .header
+                .as_ref()
+                .is_none_or(|h| h.backend == Backend::NfTables)
+    }) else {
+        return;
+    };
+    // No kube-proxy chain declared, and no rule jumping to one (a listing of one chain,
+    // `iptables -t nat -L PREROUTING`, shows the jump kube-proxy adds, not the chain).
+    let v = view(n);
+    let jumps = n
+        .save
+        .tables
+        .iter()
+        .flat_map(|t| &t.rules)
+        .any(|r| r.args.iter().any(|a| is_kube_proxy_chain(a)));
+    if !v.kube.is_empty() || jumps {
+        return;
+    }
+    let shown: Vec<String> = n
+        .save
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.chains
+                .iter()
+                .map(move |c| format!("{} {}", t.name, c.name))
+        })
+        .collect();
+    let mut f = cx.finding(
+        &INFO,
+        Severity::Warning,
+        Confidence::Medium,
+        "the host's iptables (nf_tables) warns that legacy tables are present, and the \
+         nf_tables side shows no kube-proxy chain: kube-proxy's rules are in the legacy backend",
+    );
+    f.detail = "iptables-nft prints this warning only when the legacy kernel interface also \
+        holds tables. The nf_tables listing has no KUBE-* chain of kube-proxy, so kube-proxy \
+        (its image's iptables) writes the legacy backend: the host's tools show neither its \
+        rules nor a DROP the host's firewall sets against them."
+        .to_string();
+    f.evidence.push(w.evidence.clone());
+    f.evidence.push(Evidence::new(
+        n.artifact.clone(),
+        "nf_tables backend",
+        format!(
+            "no kube-proxy chain among, and no jump to one from: {}",
+            list_capped(&shown, EVIDENCE_ITEMS)
+        ),
+    ));
+    fix(cx, &mut f);
     out.found(f);
 }

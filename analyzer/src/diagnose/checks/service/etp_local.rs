@@ -45,6 +45,14 @@ fn run(cx: &Context<'_>) -> Verdicts {
         })
         .collect();
     if candidates.is_empty() {
+        let stated = stated_by_rules(cx);
+        if !stated.is_empty() {
+            let mut j = Judgement::new();
+            for f in stated {
+                j.found(f);
+            }
+            return j.or_clear("", Vec::new());
+        }
         return Verdicts::clear(
             "does not apply: no NodePort or LoadBalancer Service has externalTrafficPolicy: Local",
             services_read(cx),
@@ -207,4 +215,68 @@ fn run(cx: &Context<'_>) -> Verdicts {
         ),
         services_read(cx),
     )
+}
+
+/// Services a pasted kube-proxy rule shows without a local endpoint here: kube-proxy writes a
+/// DROP commented `<svc> has no local endpoints` (iptables) or a no-endpoint map element with
+/// verdict `drop` (nftables, its `externalTrafficFilterVerdict`) only for a Service port with
+/// externalTrafficPolicy Local, endpoints elsewhere and none on this node
+/// (`pkg/proxy/{iptables,nftables}/proxier.go`). External traffic to that address or NodePort
+/// is dropped on this node, and in nftables mode before v1.34 so is traffic from this node's
+/// own Pods to a LoadBalancer or external IP (kubernetes#131765). Pastes only: a native bundle
+/// holds the objects, judged below.
+fn stated_by_rules(cx: &Context<'_>) -> Vec<crate::diagnose::Finding> {
+    if !cx.node.bundle.is_pasted() {
+        return Vec::new();
+    }
+    let mut out: Vec<crate::diagnose::Finding> = Vec::new();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for o in cx
+        .node
+        .observed(crate::observe::FactKind::ServiceNoLocalEndpoints)
+    {
+        if seen.contains(&(o.subject.as_str(), o.value.as_str())) {
+            continue;
+        }
+        seen.push((o.subject.as_str(), o.value.as_str()));
+        let what = if o.value.contains(" . ") {
+            format!(" for {}", o.value.replace(" . ", " "))
+        } else {
+            String::new()
+        };
+        let mut f = cx.finding(
+            &INFO,
+            Severity::Warning,
+            Confidence::High,
+            format!(
+                "kube-proxy drops traffic to Service {}{what} on this node: externalTrafficPolicy \
+                    Local and no local endpoint",
+                o.subject
+            ),
+        );
+        f.subject = Some(o.subject.clone());
+        f.detail =
+            "kube-proxy writes this drop only for a Service port with externalTrafficPolicy \
+            Local whose endpoints are all on other nodes: external traffic to its NodePort, \
+            LoadBalancer or external IP that reaches this node is dropped instead of forwarded. \
+            In nftables mode before the fix of kubernetes#131765 the drop also caught this \
+            node's own Pods reaching the LoadBalancer IP."
+                .to_string();
+        f.evidence.push(o.evidence.clone());
+        let ns_name = o.subject.split_once('/');
+        let mut step = FixStep::manual(
+            "Send external traffic only to nodes with a backend (LB health checks on the \
+             Service's healthCheckNodePort), run a backend on every node that receives \
+             traffic, or switch the Service to externalTrafficPolicy: Cluster.",
+        );
+        if let Some((ns, name)) = ns_name {
+            step.commands = vec![
+                format!("kubectl -n {ns} get endpointslices -l kubernetes.io/service-name={name} -o wide"),
+                format!("kubectl -n {ns} get service {name} -o jsonpath='{{.spec.externalTrafficPolicy}}'"),
+            ];
+        }
+        f.fix.push(step);
+        out.push(f);
+    }
+    out
 }

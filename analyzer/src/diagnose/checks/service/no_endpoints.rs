@@ -14,7 +14,7 @@ use crate::diagnose::checks::service::service_facts::{
 };
 use crate::diagnose::checks::{list_capped, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::{
-    ClusterFacts, ENDPOINTSLICES_COMMAND, ENDPOINTSLICES_YAML, PODS_YAML,
+    ClusterFacts, ENDPOINTSLICES_COMMAND, ENDPOINTSLICES_YAML, ENDPOINTS_YAML, PODS_YAML,
 };
 use crate::diagnose::{
     Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
@@ -38,20 +38,133 @@ pub const INFO: CheckInfo = CheckInfo {
 pub const CHECK: Check = Check { info: &INFO, run };
 
 fn run(cx: &Context<'_>) -> Verdicts {
+    let stated = stated_without_endpoints(cx);
+    if !stated.is_empty() {
+        let mut out = Judgement::new();
+        for f in stated {
+            out.found(f);
+        }
+        // The Services that were pasted are judged as below too.
+        if cx.cluster.state.services.is_empty() {
+            return out.or_clear("", Vec::new());
+        }
+        return judge_services(cx, out);
+    }
     if let Some(v) = no_services(cx) {
         return v;
     }
+    judge_services(cx, Judgement::new())
+}
+
+/// Services whose lack of endpoints a paste states without the Service object itself: a
+/// kube-proxy rule that exists only for a Service port without endpoints (the iptables REJECT
+/// commented `has no endpoints`, the nftables no-endpoint element `goto reject-chain`), or the
+/// Service's Endpoints object without any address (the endpoints controller names it after
+/// the Service and writes every selected Pod into it, `pkg/controller/endpoint`). A Service
+/// whose object was read is judged from its object instead. Pastes only: a native bundle
+/// holds every Service.
+fn stated_without_endpoints(cx: &Context<'_>) -> Vec<crate::diagnose::Finding> {
+    if !cx.node.bundle.is_pasted() {
+        return Vec::new();
+    }
+    let known = |ns: &str, name: &str| {
+        cx.cluster
+            .state
+            .services
+            .iter()
+            .any(|s| s.metadata.name == name && (ns.is_empty() || s.metadata.namespace == ns))
+    };
+    let mut out: Vec<crate::diagnose::Finding> = Vec::new();
+    let mut done: Vec<String> = Vec::new();
+    for o in cx
+        .node
+        .observed(crate::observe::FactKind::ServiceNoEndpoints)
+    {
+        let (ns, name) = o
+            .subject
+            .split_once('/')
+            .unwrap_or(("", o.subject.as_str()));
+        if name.is_empty() || known(ns, name) || done.contains(&o.subject) {
+            continue;
+        }
+        done.push(o.subject.clone());
+        let mut f = cx.finding(
+            &INFO,
+            Severity::Error,
+            Confidence::High,
+            format!("Service {} has no endpoints", o.subject),
+        );
+        f.subject = Some(o.subject.clone());
+        f.detail = "kube-proxy writes this rule only for a Service port without any endpoint \
+            (iptables: a REJECT commented `has no endpoints`; nftables: a no-endpoint map \
+            element `goto reject-chain`), so connections to it are refused. The Service's \
+            selector matches no ready Pod, or the Service has no selector and nobody wrote its \
+            endpoints."
+            .to_string();
+        f.evidence.push(o.evidence.clone());
+        f.fix.push(no_endpoints_step(ns, name));
+        out.push(f);
+    }
+    for e in &cx.cluster.state.endpoints {
+        let (ns, name) = (&e.metadata.namespace, &e.metadata.name);
+        let qualified = format!("{ns}/{name}");
+        let empty = e
+            .subsets
+            .iter()
+            .all(|s| s.addresses.is_empty() && s.not_ready_addresses.is_empty());
+        if !empty || known(ns, name) || done.contains(&qualified) {
+            continue;
+        }
+        done.push(qualified.clone());
+        let mut f = cx.finding(
+            &INFO,
+            Severity::Error,
+            Confidence::High,
+            format!("Service {qualified} has no endpoints: its Endpoints object lists no address"),
+        );
+        f.subject = Some(qualified.clone());
+        f.detail = "The endpoints controller keeps an Endpoints object named after each Service \
+            with a selector, listing the address of every Pod the selector picks; this one lists \
+            none, ready or not, so no Pod matches the selector (a typo, a wrong key, another \
+            namespace) and kube-proxy has nowhere to send the Service's traffic."
+            .to_string();
+        f.evidence.push(cx.cluster.field_evidence(
+            &[ENDPOINTS_YAML],
+            name,
+            "subsets",
+            format!("Endpoints {qualified}: no address"),
+        ));
+        f.fix.push(no_endpoints_step(ns, name));
+        out.push(f);
+    }
+    out
+}
+
+fn no_endpoints_step(ns: &str, name: &str) -> FixStep {
+    let ns = if ns.is_empty() { "<namespace>" } else { ns };
+    let mut step = FixStep::manual(format!(
+        "Compare the selector of Service {ns}/{name} with its backend Pods' labels and correct \
+            one of them."
+    ));
+    step.commands = vec![
+        format!("kubectl -n {ns} get service {name} -o jsonpath='{{.spec.selector}}'"),
+        format!("kubectl -n {ns} get pods --show-labels"),
+    ];
+    step
+}
+
+fn judge_services(cx: &Context<'_>, mut out: Judgement) -> Verdicts {
     let services = &cx.cluster.state.services;
     // Not collected is not empty: without either list no Service is known to lack endpoints.
     if let Err(m) = cx.cluster.endpoints_known() {
-        return Verdicts::cannot(cx.not_concluded(
+        out.cannot(cx.not_concluded(
             &INFO,
             "whether the Services have endpoints",
             m.to_string(),
             Some(ENDPOINTSLICES_COMMAND),
         ));
+        return out.or_clear("", Vec::new());
     }
-    let mut out = Judgement::new();
     for svc in services {
         if svc.spec.type_ == "ExternalName" {
             continue;
