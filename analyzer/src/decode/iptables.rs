@@ -296,11 +296,14 @@ pub fn parse_iptables_save(text: &str) -> IptablesSave {
         }
     }
     if let Some(t) = current.take() {
-        // A capture cut short (collector size cap, a paste) still yields what it has.
-        out.errors.push(LineError {
-            line: t.line,
-            reason: format!("table {} is not terminated by COMMIT", t.name),
-        });
+        // A capture cut short (collector size cap, a paste) still yields what it has. A
+        // fragment without its table line (line 0) never had a COMMIT to lose.
+        if t.line > 0 {
+            out.errors.push(LineError {
+                line: t.line,
+                reason: format!("table {} is not terminated by COMMIT", t.name),
+            });
+        }
         out.tables.push(t.finish());
     }
     out

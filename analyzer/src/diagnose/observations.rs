@@ -268,3 +268,33 @@ fn firewall_status(piece: &crate::decode::text::Piece, file: &str, out: &mut Vec
         }
     }
 }
+
+#[cfg(test)]
+mod firewall_tests {
+    use super::*;
+
+    #[test]
+    fn ufw_status_states_what_it_allows() {
+        let piece = Piece {
+            command: None,
+            command_line: None,
+            first_line: 1,
+            last_line: 6,
+            body: "Status: active\nTo                         Action      From\n--                         ------      ----\n443                        ALLOW       Anywhere\n22/tcp (v6)                ALLOW IN    Anywhere (v6)\nAnywhere                   ALLOW       10.0.0.0/8"
+                .to_string(),
+        };
+        let mut out = Vec::new();
+        firewall_status(&piece, "f.txt", &mut out);
+        let got: Vec<(FactKind, &str)> = out.iter().map(|o| (o.kind, o.value.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (FactKind::FirewallState, "active"),
+                (FactKind::FirewallAllows, "443"),
+                (FactKind::FirewallAllows, "22/tcp"),
+                (FactKind::FirewallAllows, "from 10.0.0.0/8"),
+            ]
+        );
+        assert_eq!(out[1].evidence.locator, "line 4");
+    }
+}

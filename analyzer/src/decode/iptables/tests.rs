@@ -527,3 +527,20 @@ fn vm_lab_fixtures_decode() {
         .set("KUBE-NODE-PORT-TCP")
         .is_some_and(|s| s.contains(&ipset::Member::Port { port: 30081 })));
 }
+
+#[test]
+fn a_fragment_without_its_table_line_is_read_as_its_table() {
+    let filter = parse_iptables_save(
+        "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n-A FORWARD -j REJECT --reject-with icmp-host-prohibited\n",
+    );
+    assert!(filter.errors.is_empty(), "{:?}", filter.errors);
+    let t = filter.table("filter").expect("filter");
+    assert_eq!(t.rules_in("FORWARD").count(), 2);
+    let nat = parse_iptables_save(
+        "-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y\n",
+    );
+    assert!(nat.table("nat").is_some());
+    // With a table line anywhere, rules before it stay outside any table.
+    let mixed = parse_iptables_save("-A ORPHAN -j ACCEPT\n*filter\nCOMMIT\n");
+    assert_eq!(mixed.errors.len(), 1);
+}
