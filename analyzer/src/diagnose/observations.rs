@@ -272,6 +272,7 @@ fn firewall_status(piece: &crate::decode::text::Piece, file: &str, out: &mut Vec
 #[cfg(test)]
 mod firewall_tests {
     use super::*;
+    use crate::decode::text::Piece;
 
     #[test]
     fn ufw_status_states_what_it_allows() {
