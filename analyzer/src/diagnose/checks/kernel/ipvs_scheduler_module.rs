@@ -133,18 +133,7 @@ fn run(cx: &Context<'_>) -> Verdicts {
          failed every Service. Either way no Service gets a virtual server on this node."
     );
     let (locator, excerpt) = match configured {
-        Some(_) => cx
-            .cluster
-            .find_line(KUBE_PROXY_CONFIGMAP_YAML, Some("ipvs:"), &["scheduler:"])
-            .map_or_else(
-                || {
-                    (
-                        "data.config.conf ipvs.scheduler".to_string(),
-                        format!("scheduler: {scheduler}"),
-                    )
-                },
-                |(n, l)| (format!("line {n} (ipvs.scheduler)"), l),
-            ),
+        Some(_) => scheduler_line(cx, scheduler),
         None => (
             "data.config.conf ipvs.scheduler".to_string(),
             format!("scheduler not set: kube-proxy uses {DEFAULT_SCHEDULER}"),
@@ -240,18 +229,7 @@ fn stated_by_kube_proxy(cx: &Context<'_>) -> Option<Verdicts> {
          module to schedule with (ip_vs_scheduler_get finds none and request_module could not \
          load it), so no Service gets a virtual server on this node."
     );
-    let (locator, excerpt) = cx
-        .cluster
-        .find_line(KUBE_PROXY_CONFIGMAP_YAML, Some("ipvs:"), &["scheduler:"])
-        .map_or_else(
-            || {
-                (
-                    "data.config.conf ipvs.scheduler".to_string(),
-                    format!("scheduler: {scheduler}"),
-                )
-            },
-            |(n, l)| (format!("line {n} (ipvs.scheduler)"), l),
-        );
+    let (locator, excerpt) = scheduler_line(cx, scheduler);
     f.evidence.push(Evidence::new(
         ClusterFacts::artifact(KUBE_PROXY_CONFIGMAP_YAML),
         locator,
@@ -276,4 +254,18 @@ fn stated_by_kube_proxy(cx: &Context<'_>) -> Option<Verdicts> {
         "k8s-app=kube-proxy",
     ));
     Some(Verdicts::found(f))
+}
+/// Where the kube-proxy ConfigMap sets the scheduler: (locator, excerpt).
+fn scheduler_line(cx: &Context<'_>, scheduler: &str) -> (String, String) {
+    cx.cluster
+        .find_line(KUBE_PROXY_CONFIGMAP_YAML, Some("ipvs:"), &["scheduler:"])
+        .map_or_else(
+            || {
+                (
+                    "data.config.conf ipvs.scheduler".to_string(),
+                    format!("scheduler: {scheduler}"),
+                )
+            },
+            |(n, l)| (format!("line {n} (ipvs.scheduler)"), l),
+        )
 }
