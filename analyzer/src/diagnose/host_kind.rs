@@ -119,9 +119,13 @@ pub fn kubernetes_signs(node: &NodeFacts<'_>, cluster: &ClusterFacts) -> Vec<Str
             o.kind,
             crate::observe::FactKind::NodePortFrontend
                 | crate::observe::FactKind::CiliumNodeAddress
-        )
+        ) || (o.kind == crate::observe::FactKind::NftExpressionUnsupported
+            && o.value.ends_with("kube-proxy)"))
     }) {
-        signs.push(format!("Cilium's own listing ({})", o.evidence.artifact));
+        signs.push(format!(
+            "a listing or rule of Cilium or kube-proxy ({})",
+            o.evidence.artifact
+        ));
     }
     let said = node.observations.iter().find(|o| {
         o.certainty == Certainty::Component

@@ -61,6 +61,7 @@ pub fn of_piece(p: &TextPiece, file: &str) -> Vec<Observation> {
         tables(t, file, &mut out);
     }
     cilium_rows(&p.piece.body, file, p.piece.first_line, &mut out);
+    nft_unsupported(&p.piece.body, file, p.piece.first_line, &mut out);
     if p.kind == TextKind::Shown(Shape::FirewallStatus) {
         firewall_status(&p.piece, file, &mut out);
     }
@@ -266,6 +267,103 @@ fn firewall_status(piece: &crate::decode::text::Piece, file: &str, out: &mut Vec
                 }
             }
         }
+    }
+}
+
+/// nf_tables expressions that live in kernel modules of their own (`nft_<name>`): a kernel
+/// without the module answers a rule using one with ENOENT, and nft prints "Could not process
+/// rule: No such file or directory" with the rule and a caret line under the part it rejected
+/// (netfilter's `nf_tables_expr_parse` finds no type after `request_module("nft-expr-%s")`).
+/// ENOENT under anything else is a missing chain, set or map (`jump nosuchchain`).
+const NFT_MODULE_EXPRESSIONS: &[&str] = &[
+    "fib",
+    "numgen",
+    "ct",
+    "dnat",
+    "snat",
+    "masquerade",
+    "redirect",
+    "reject",
+    "limit",
+    "log",
+    "quota",
+    "hash",
+    "jhash",
+    "symhash",
+    "socket",
+    "tproxy",
+    "osf",
+    "synproxy",
+    "xfrm",
+    "fwd",
+    "dup",
+    "queue",
+    "connlimit",
+];
+
+/// nft's rejection of a rule whose expression the kernel lacks: the error line, the rule
+/// echoed under it, and the caret line marking the expression.
+fn nft_unsupported(body: &str, file: &str, first_line: usize, out: &mut Vec<Observation>) {
+    let lines: Vec<&str> = body.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.contains("Error: Could not process rule: No such file or directory") {
+            continue;
+        }
+        let (Some(rule), Some(carets)) = (lines.get(i + 1), lines.get(i + 2)) else {
+            continue;
+        };
+        let rule: Vec<char> = rule.chars().collect();
+        let marked: String = carets
+            .chars()
+            .enumerate()
+            .filter(|(_, c)| *c == '^')
+            .filter_map(|(n, _)| rule.get(n))
+            .collect();
+        let Some(expr) = marked.split_whitespace().next() else {
+            continue;
+        };
+        if NFT_MODULE_EXPRESSIONS.contains(&expr) {
+            // `add rule <family> <table> <chain> ...`: the table says whose ruleset it was.
+            let words: Vec<String> = rule
+                .iter()
+                .collect::<String>()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            let table = words
+                .iter()
+                .position(|w| w == "rule")
+                .and_then(|n| Some(format!("{} {}", words.get(n + 1)?, words.get(n + 2)?)));
+            let value = match table {
+                Some(t) => format!("{} (table {t})", marked.trim()),
+                None => marked.trim().to_string(),
+            };
+            out.push(Observation::new(
+                FactKind::NftExpressionUnsupported,
+                expr,
+                value,
+                Certainty::Tool,
+                Evidence::new(file, format!("line {}", first_line + i), line.trim()),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod nft_tests {
+    use super::*;
+
+    #[test]
+    fn a_rejected_expression_is_named_and_a_missing_chain_is_not() {
+        // The first: as kube-proxy printed it on a kernel without nft_fib (siderolabs/pkgs#951);
+        // the second: nft 1.0.6 on this project's development machine, a jump to no chain.
+        let text = "│     /dev/stdin:892:87-100: Error: Could not process rule: No such file or directory\n│     add rule ip kube-proxy external-3BXM2ZZ4-haproxy/external-kubernetes-ingress/tcp/http fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\" \n│                                                                                           ^^^^^^^^^^^^^^ \n/tmp/r.nft:3:22-32: Error: Could not process rule: No such file or directory\nadd rule ip t c jump nosuchchain\n                     ^^^^^^^^^^^\n";
+        let mut out = Vec::new();
+        nft_unsupported(text, "f.txt", 1, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind, FactKind::NftExpressionUnsupported);
+        assert_eq!(out[0].subject, "fib");
+        assert_eq!(out[0].evidence.locator, "line 1");
     }
 }
 

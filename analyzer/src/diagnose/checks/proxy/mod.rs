@@ -16,6 +16,7 @@ mod ipvs_virtual_servers;
 mod kube_ipvs0;
 pub(crate) mod kube_proxy;
 mod kube_proxy_running;
+mod nft_expression_missing;
 mod nftables_endpoints;
 mod nftables_services;
 mod node_name;
@@ -45,4 +46,5 @@ pub const CHECKS: &[Check] = &[
     nftables_services::CHECK,
     nftables_endpoints::CHECK,
     component_messages::CHECK,
+    nft_expression_missing::CHECK,
 ];
