@@ -196,6 +196,12 @@ pub fn restart_node_pod(
     )
 }
 
+/// A fix step restarting kube-proxy's pod on this node (its DaemonSet's `k8s-app=kube-proxy`
+/// pods in kube-system, as kubeadm and most installers deploy it).
+pub fn restart_kube_proxy(cx: &Context<'_>, text: &str) -> FixStep {
+    restart_node_pod(cx, text, "kube-system", "kube-proxy", "k8s-app=kube-proxy")
+}
+
 /// "a, b, c and 7 more".
 pub fn list_capped<T: std::fmt::Display>(items: &[T], cap: usize) -> String {
     let mut s = items

@@ -13,7 +13,7 @@ use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
 use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{
-    ipvs_table_or_empty, module_absence_evidence, restart_node_pod, Check, CheckInfo,
+    ipvs_table_or_empty, module_absence_evidence, restart_kube_proxy, Check, CheckInfo,
 };
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
@@ -191,12 +191,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
              or later.",
         ));
     }
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it creates its ipsets.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }

@@ -11,7 +11,7 @@ use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::kernel::kube_proxy_facts::no_log_lines;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
 use crate::diagnose::checks::{
-    list_capped, module_absence_evidence, restart_node_pod, Check, CheckInfo,
+    list_capped, module_absence_evidence, restart_kube_proxy, Check, CheckInfo,
 };
 use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity, Verdicts};
 
@@ -187,12 +187,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
              (legacy or nft) kube-proxy and the host use.",
         ));
     }
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it rewrites its rules.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }
@@ -308,12 +305,9 @@ fn from_messages(cx: &Context<'_>) -> Option<Verdicts> {
             named.join(", ")
         )));
     }
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it rewrites its rules.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Some(Verdicts::found(f))
 }

@@ -160,12 +160,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
             load.push("nf_conntrack".to_string());
         }
         f.fix.extend(FixStep::load_modules(&load));
-        f.fix.push(crate::diagnose::checks::restart_node_pod(
+        f.fix.push(crate::diagnose::checks::restart_kube_proxy(
             cx,
             "Restart kube-proxy on this node so it programs IPVS.",
-            "kube-system",
-            "kube-proxy",
-            "k8s-app=kube-proxy",
         ));
     }
     out.found(f);

@@ -14,7 +14,7 @@ use crate::decode::modules::ModuleStatus;
 use crate::diagnose::checks::kernel::kube_proxy_facts::{log_evidence, log_lines};
 use crate::diagnose::checks::module_status_evidence;
 use crate::diagnose::checks::{
-    ipvs_table_or_empty, module_absence_evidence, restart_node_pod, Check, CheckInfo,
+    ipvs_table_or_empty, module_absence_evidence, restart_kube_proxy, Check, CheckInfo,
 };
 use crate::diagnose::expect::DEFAULT_SCHEDULER;
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
@@ -172,12 +172,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
         let modules = vec![module.clone()];
         f.fix.extend(FixStep::load_modules(&modules));
     }
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it creates the virtual servers.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }
@@ -246,12 +243,9 @@ fn stated_by_kube_proxy(cx: &Context<'_>) -> Option<Verdicts> {
         format!("modprobe {module}"),
     ];
     f.fix.push(step);
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it creates the virtual servers.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Some(Verdicts::found(f))
 }

@@ -14,7 +14,7 @@ use crate::diagnose::checks::kernel::kube_proxy_facts::{
     kube_proxy_version, log_evidence, log_lines, Version,
 };
 use crate::diagnose::checks::module_status_evidence;
-use crate::diagnose::checks::{module_absence_evidence, restart_node_pod, Check, CheckInfo};
+use crate::diagnose::checks::{module_absence_evidence, restart_kube_proxy, Check, CheckInfo};
 use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity, Verdicts};
 
 pub const INFO: CheckInfo = CheckInfo {
@@ -168,12 +168,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
              kube-proxy DaemonSet (hostPath /lib/modules, mountPath /lib/modules, readOnly: \
              true), in an image that has modprobe.",
         ));
-        f.fix.push(restart_node_pod(
+        f.fix.push(restart_kube_proxy(
             cx,
             "Restart kube-proxy on this node so it detects IPVS again.",
-            "kube-system",
-            "kube-proxy",
-            "k8s-app=kube-proxy",
         ));
     }
     Verdicts::found(f)

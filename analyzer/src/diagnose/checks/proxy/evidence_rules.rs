@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use netsnap_bundle::names;
 
 use crate::decode::nft::NftRuleset;
-use crate::diagnose::checks::{list_capped, restart_node_pod, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, restart_kube_proxy, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::RealServer;
 use crate::diagnose::expect_iptables::{
     self, endpoint_string, proto_lower, Entry, ExpectedPort, IptablesDiff,
@@ -226,12 +226,9 @@ pub fn resync_fix(cx: &Context<'_>) -> Vec<FixStep> {
             "Read kube-proxy's log on this node for sync errors (iptables-restore or nft \
              failures, API errors) and fix their cause first.",
         ),
-        restart_node_pod(
+        restart_kube_proxy(
             cx,
             "Restart kube-proxy on this node; it rewrites every Service rule on start.",
-            "kube-system",
-            "kube-proxy",
-            "k8s-app=kube-proxy",
         ),
     ]
 }

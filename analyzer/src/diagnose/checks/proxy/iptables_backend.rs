@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use crate::decode::iptables::{Backend, IptablesSave};
-use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, restart_kube_proxy, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::facts::IptablesDump;
 use crate::diagnose::{
     Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
@@ -331,12 +331,9 @@ fn fix(cx: &Context<'_>, f: &mut crate::diagnose::Finding) {
          grep -v KUBE- | iptables-legacy-restore (or run kube-proxy --cleanup with that \
          backend), after checking nothing else lives in those tables.",
     ));
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it rewrites its rules in the chosen backend.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
 }
 

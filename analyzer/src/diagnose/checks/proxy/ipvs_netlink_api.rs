@@ -7,7 +7,7 @@
 
 use crate::diagnose::checks::proxy::kube_proxy::{log_evidence, log_lines};
 use crate::diagnose::checks::proxy::versions::{kernel_version, kube_proxy_version, Version};
-use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
+use crate::diagnose::checks::{restart_kube_proxy, Check, CheckInfo};
 use crate::diagnose::Evidence;
 use crate::diagnose::{Confidence, Context, FixStep, Layer, Severity, Verdicts};
 
@@ -100,12 +100,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
         "Upgrade kube-proxy to v1.18.3 or later (the DaemonSet's image tag), or move the node \
          to a kernel of 3.18 or later.",
     ));
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node, then check real servers with ipvsadm -Ln.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }

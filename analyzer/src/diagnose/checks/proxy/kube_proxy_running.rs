@@ -8,7 +8,7 @@
 use crate::diagnose::checks::proxy::kube_proxy::{
     kube_proxy_known, kube_proxy_pods, log_evidence, log_lines, node_pods, PodState,
 };
-use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
+use crate::diagnose::checks::{restart_kube_proxy, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_DAEMONSET_YAML, PODS_YAML};
 use crate::diagnose::{
     Confidence, Context, Evidence, FixStep, Judgement, Layer, Severity, Verdicts,
@@ -315,12 +315,9 @@ fn judge_pod(
              support for the proxy mode, API server address or credentials).",
         ));
     }
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Then restart kube-proxy on this node.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     out.found(f);
 }

@@ -7,7 +7,7 @@
 //! (kubernetes #57518, PR #59678, kubespray #3610).
 
 use crate::diagnose::checks::proxy::kube_proxy::{kube_proxy_known, log_evidence, log_lines};
-use crate::diagnose::checks::{restart_node_pod, Check, CheckInfo};
+use crate::diagnose::checks::{restart_kube_proxy, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML, KUBE_PROXY_DAEMONSET_YAML};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 
@@ -128,12 +128,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
          from the pod's spec.nodeName (env valueFrom.fieldRef), and leave hostnameOverride empty \
          in the shared ConfigMap (kubectl -n kube-system edit ds kube-proxy).",
     ));
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node so it looks itself up under the right name.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo, EVIDENCE_ITEMS};
+use crate::diagnose::checks::{list_capped, restart_kube_proxy, Check, CheckInfo, EVIDENCE_ITEMS};
 use crate::diagnose::expect::{cidr_contains, parse_cidr, KUBE_IPVS0};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
@@ -240,12 +240,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
             "Widen nodePortAddresses to include the node's address (or remove it to serve all \
              addresses): kubectl -n kube-system edit configmap kube-proxy",
         ));
-        f.fix.push(restart_node_pod(
+        f.fix.push(restart_kube_proxy(
             cx,
             "Restart kube-proxy on this node to apply it.",
-            "kube-system",
-            "kube-proxy",
-            "k8s-app=kube-proxy",
         ));
     }
     Verdicts::found(f)

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::diagnose::checks::proxy::kube_proxy::{log_evidence, log_lines};
-use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo};
+use crate::diagnose::checks::{list_capped, restart_kube_proxy, Check, CheckInfo};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
 
@@ -235,12 +235,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
                 .to_string(),
         }));
     }
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy on this node afterwards.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }

@@ -6,7 +6,7 @@
 //! notes require strictARP with kube-proxy IPVS).
 
 use crate::diagnose::checks::sysctl_evidence;
-use crate::diagnose::checks::{list_capped, restart_node_pod, Check, CheckInfo};
+use crate::diagnose::checks::{list_capped, restart_kube_proxy, Check, CheckInfo};
 use crate::diagnose::facts::{ClusterFacts, KUBE_PROXY_CONFIGMAP_YAML};
 use crate::diagnose::{Confidence, Context, Evidence, FixStep, Layer, Severity, Verdicts};
 use netsnap_bundle::names;
@@ -151,12 +151,9 @@ fn run(cx: &Context<'_>) -> Verdicts {
          configmap kube-proxy -o yaml | sed 's/strictARP: false/strictARP: true/' | kubectl \
          apply -f -",
     ));
-    f.fix.push(restart_node_pod(
+    f.fix.push(restart_kube_proxy(
         cx,
         "Restart kube-proxy so it sets arp_ignore=1 and arp_announce=2.",
-        "kube-system",
-        "kube-proxy",
-        "k8s-app=kube-proxy",
     ));
     Verdicts::found(f)
 }
